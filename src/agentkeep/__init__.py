@@ -1,0 +1,1 @@
+"""agentkeep: an agent task server speaking the Agentex wire contract."""

@@ -1,0 +1,215 @@
+"""Task reads, metadata updates, soft delete and history (by id and by name)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal
+
+import orjson
+from fastapi import APIRouter, Query, Request, Response
+
+from agentkeep import errors
+from agentkeep.api import idempotency, responses
+from agentkeep.api.deps import (
+    IfMatchDep,
+    LifecycleDep,
+    PrincipalDep,
+    RequestIdDep,
+    SettingsDep,
+    StoreDep,
+)
+from agentkeep.api.schemas import TaskUpdate
+from agentkeep.domain import models
+from agentkeep.domain.status import TaskStatus
+from agentkeep.store import SqlStore
+from agentkeep.store.tasks import TASK_ORDER_FIELDS, Change, TaskQuery
+
+router = APIRouter(tags=["tasks"])
+
+Relationships = Annotated[list[Literal["agents"]], Query()]
+
+
+async def live_task(store: SqlStore, task_id: str) -> dict[str, Any]:
+    row = await store.get_task(task_id)
+    if row is None:
+        raise errors.NotFound.by_id(task_id)
+    if row["status"] == TaskStatus.DELETED:
+        raise errors.TaskNotFound(f"Task {task_id} not found")
+    return row
+
+
+async def live_task_by_name(store: SqlStore, name: str) -> dict[str, Any]:
+    row = await store.get_task_by_name(name)
+    if row is None:
+        raise errors.NotFound.by_name(name)
+    if row["status"] == TaskStatus.DELETED:
+        raise errors.TaskNotFound(f"Task {name} not found")
+    return row
+
+
+async def _task_response(
+    store: SqlStore, row: dict[str, Any], relationships: Sequence[str]
+) -> Response:
+    body = models.task_wire(row)
+    if "agents" in relationships:
+        linked = await store.agents_of_tasks([row["id"]])
+        body["agents"] = [models.agent_wire(a) for a in linked[row["id"]]]
+    return responses.json(body, headers={"ETag": models.etag(row["version"])})
+
+
+def _metadata_filter(raw: str | None) -> dict[str, Any] | None:
+    if raw is None:
+        return None
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise errors.BadRequest(
+            'task_metadata must be a JSON object, e.g. {"team": "a"}.'
+        ) from None
+    if not isinstance(value, dict) or not value:
+        raise errors.BadRequest("task_metadata must be a non-empty JSON object.")
+    return value
+
+
+@router.get("/tasks")
+async def list_tasks(
+    store: StoreDep,
+    _principal: PrincipalDep,
+    relationships: Relationships = [],  # noqa: B006  (FastAPI copies defaults)
+    agent_id: str | None = None,
+    agent_name: str | None = None,
+    status: TaskStatus | None = None,
+    task_metadata: str | None = None,
+    limit: Annotated[int, Query(ge=0, le=1000)] = 50,
+    page_number: Annotated[int, Query(ge=1)] = 1,
+    order_by: str | None = None,
+    order_direction: str = "desc",
+) -> Response:
+    if status is TaskStatus.DELETED:
+        raise errors.BadRequest(
+            "Cannot filter by DELETED status; deleted tasks are not returned by list_tasks."
+        )
+    if order_by is not None and order_by not in TASK_ORDER_FIELDS:
+        raise errors.BadRequest(
+            f"Cannot order tasks by {order_by!r}; "
+            f"use one of {', '.join(sorted(TASK_ORDER_FIELDS))}."
+        )
+    query = TaskQuery(
+        agent_id=agent_id,
+        agent_name=agent_name,
+        status=status,
+        metadata=_metadata_filter(task_metadata),
+        limit=limit or 50,
+        page_number=page_number,
+        order_by=order_by,
+        descending=order_direction.lower() == "desc",
+    )
+    rows = await store.list_tasks(query)
+    items = [models.task_summary(r) for r in rows]
+    if "agents" in relationships:
+        linked = await store.agents_of_tasks([r["id"] for r in rows])
+        for item in items:
+            item["agents"] = [models.agent_wire(a) for a in linked[item["id"]]]
+    return responses.json(items)
+
+
+@router.get("/tasks/name/{name}")
+async def get_task_by_name(
+    name: str,
+    store: StoreDep,
+    _principal: PrincipalDep,
+    relationships: Relationships = [],  # noqa: B006
+) -> Response:
+    return await _task_response(store, await live_task_by_name(store, name), relationships)
+
+
+@router.get("/tasks/{task_id}")
+async def get_task(
+    task_id: str,
+    store: StoreDep,
+    _principal: PrincipalDep,
+    relationships: Relationships = [],  # noqa: B006
+) -> Response:
+    return await _task_response(store, await live_task(store, task_id), relationships)
+
+
+async def _update(
+    request: Request,
+    row_id: str,
+    body: TaskUpdate,
+    lifecycle: LifecycleDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    expected: int | None,
+) -> Response:
+    async def handler() -> Response:
+        row = await lifecycle.update(
+            row_id,
+            task_metadata=body.task_metadata,
+            merge_params=body.merge_params,
+            expected_version=expected,
+            actor=principal.actor,
+        )
+        return responses.task(row)
+
+    if body.task_metadata is None and body.merge_params is None:
+        row = await live_task(lifecycle.store, row_id)
+        if expected is not None and row["version"] != expected:
+            raise errors.PreconditionFailed(data={"task": models.task_wire(row)})
+        return responses.task(row)
+    return await idempotency.run(
+        request, lifecycle.store, principal, settings.idempotency_ttl_seconds, handler
+    )
+
+
+@router.put("/tasks/name/{name}")
+async def update_task_by_name(
+    name: str,
+    body: TaskUpdate,
+    request: Request,
+    lifecycle: LifecycleDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    expected: IfMatchDep,
+) -> Response:
+    row = await live_task_by_name(lifecycle.store, name)
+    return await _update(request, row["id"], body, lifecycle, principal, settings, expected)
+
+
+@router.put("/tasks/{task_id}")
+async def update_task(
+    task_id: str,
+    body: TaskUpdate,
+    request: Request,
+    lifecycle: LifecycleDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    expected: IfMatchDep,
+) -> Response:
+    return await _update(request, task_id, body, lifecycle, principal, settings, expected)
+
+
+@router.delete("/tasks/name/{name}")
+async def delete_task_by_name(
+    name: str, lifecycle: LifecycleDep, principal: PrincipalDep, rid: RequestIdDep
+) -> Response:
+    row = await live_task_by_name(lifecycle.store, name)
+    await lifecycle.delete(row["id"], Change(principal.actor, rid, "Task deleted successfully"))
+    return responses.json({"id": row["id"], "message": f"Task '{name}' deleted successfully"})
+
+
+@router.delete("/tasks/{task_id}")
+async def delete_task(
+    task_id: str, lifecycle: LifecycleDep, principal: PrincipalDep, rid: RequestIdDep
+) -> Response:
+    await lifecycle.delete(task_id, Change(principal.actor, rid, "Task deleted successfully"))
+    return responses.json({"id": task_id, "message": f"Task {task_id} deleted successfully"})
+
+
+@router.get("/tasks/{task_id}/history")
+async def task_history(task_id: str, store: StoreDep, _principal: PrincipalDep) -> Response:
+    if await store.get_task(task_id) is None:
+        raise errors.NotFound.by_id(task_id)
+    rows = await store.task_history(task_id)
+    fields = ("seq", "from_status", "to_status", "reason", "actor", "request_id", "created_at")
+    return responses.json([{k: r[k] for k in fields} for r in rows])

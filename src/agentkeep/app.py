@@ -1,0 +1,159 @@
+"""``create_app``: the one place that wires settings, store, lifecycle and routes.
+
+No module-level state: everything a request needs hangs off ``app.state``, built by the
+lifespan unless the caller injected it (tests inject real stores on real databases).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from prometheus_client import CollectorRegistry, Counter
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from agentkeep import errors, sweeper
+from agentkeep.api import agents, health, responses, rpc, rpc_tasks, tasks, transitions
+from agentkeep.lifecycle import Lifecycle
+from agentkeep.settings import CONTRACT_VERSION, Settings
+from agentkeep.store import SqlStore
+
+log = logging.getLogger(__name__)
+
+# Imported for its side effect: it registers ``task/create`` in ``rpc.METHODS``.
+_ = rpc_tasks
+
+
+class BodyLimit:
+    """Refuse request bodies over ``limit`` bytes with 413, declared or streamed."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await _too_large(self.limit)(scope, receive, send)
+            return
+        seen = 0
+
+        async def counting() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise errors.PayloadTooLarge(_too_large_message(self.limit))
+            return message
+
+        await self.app(scope, counting, send)
+
+
+def _too_large_message(limit: int) -> str:
+    return f"Request body too large: the limit is {limit} bytes (AGENTKEEP_MAX_BODY_BYTES)."
+
+
+def _too_large(limit: int) -> Response:
+    return responses.error_response(errors.PayloadTooLarge(_too_large_message(limit)))
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(errors.AgentkeepError)
+    async def _ours(_: Request, exc: errors.AgentkeepError) -> Response:
+        return responses.error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> Response:
+        details = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        first = details[0] if details else {"loc": [], "msg": "invalid"}
+        where = ".".join(str(p) for p in first["loc"])
+        message = f"Invalid request: {where}: {first['msg']}" if where else "Invalid request"
+        return responses.json(responses.envelope(message, 422, {"errors": details}), 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> Response:
+        return responses.json(responses.envelope(str(exc.detail), exc.status_code), exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        # Never echo exception text: it can carry SQL, URLs or secrets.
+        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return responses.json(responses.envelope("Internal server error", 500), 500)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    store: SqlStore | None = None,
+    bus: Any = None,
+    agent_client: Any = None,
+    http: httpx.AsyncClient | None = None,
+) -> FastAPI:
+    """Build the ASGI app. Injected collaborators are used as given and not closed."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with contextlib.AsyncExitStack() as stack:
+            own_store = store or SqlStore(settings.database_url)
+            if store is None:
+                stack.push_async_callback(own_store.close)
+            lifecycle = Lifecycle(
+                own_store, default_timeout_seconds=settings.default_task_timeout_seconds
+            )
+            app.state.store = own_store
+            app.state.lifecycle = lifecycle
+            app.state.bus = bus
+            lifecycle.on_commit(app.state.count_change)
+            if settings.background_workers:
+                sweep = asyncio.create_task(sweeper.run(lifecycle, settings.sweep_interval_seconds))
+                stack.callback(sweep.cancel)
+            yield
+
+    app = FastAPI(
+        title="agentkeep",
+        version=CONTRACT_VERSION,
+        lifespan=lifespan,
+        docs_url="/swagger",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.metrics_registry = CollectorRegistry()
+    app.state.count_change = _change_counter(app.state.metrics_registry)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    _install_error_handlers(app)
+    for router in (health.router, agents.router, rpc.router, tasks.router, transitions.router):
+        app.include_router(router)
+
+    @app.get("/docs", include_in_schema=False)
+    async def _docs() -> Response:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="agentkeep")
+
+    return app
+
+
+def _change_counter(registry: CollectorRegistry) -> Any:
+    counter = Counter(
+        "agentkeep_task_changes",
+        "Committed task changes by new status",
+        ["status"],
+        registry=registry,
+    )
+
+    async def count(row: dict[str, Any], _actor: str) -> None:
+        counter.labels(row["status"]).inc()
+
+    return count

@@ -1,0 +1,104 @@
+"""The ``agentkeep`` command. The only module that reads the environment (``Settings()``)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+import uvicorn
+from fastapi import FastAPI
+from pydantic import ValidationError
+from rich.console import Console
+
+from agentkeep import migrate as migrate_mod
+from agentkeep.app import create_app
+from agentkeep.settings import Settings
+
+cli = typer.Typer(
+    help="agentkeep: an agent task server speaking the Agentex contract.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+err = Console(stderr=True)
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = "AGENTKEEP_" + str(first["loc"][0]).upper() if first["loc"] else "settings"
+        err.print(f"[red]error:[/red] {field}: {first['msg']}")
+        raise typer.Exit(2) from None
+
+
+def _migrate(settings: Settings) -> None:
+    with err.status(f"Applying migrations to {_redacted(settings.database_url)} …"):
+        try:
+            pending = migrate_mod.upgrade_sync(settings.database_url)
+        except OSError as exc:
+            err.print(
+                f"[red]error:[/red] cannot reach the database: {exc}. "
+                "Check AGENTKEEP_DATABASE_URL and that the server is running."
+            )
+            raise typer.Exit(1) from None
+    err.print(f"migrations: {len(pending)} applied" if pending else "migrations: up to date")
+
+
+def _redacted(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    creds, at, host = rest.rpartition("@")
+    return f"{scheme}{sep}{creds.split(':')[0]}:***@{host}" if at and ":" in creds else url
+
+
+@cli.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 5003).")] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Server processes (needs Redis above 1).")
+    ] = 1,
+) -> None:
+    """Apply pending migrations, then serve the API."""
+    settings = load_settings()
+    if workers > 1 and not settings.redis_url:
+        err.print(
+            "[red]error:[/red] --workers above 1 needs AGENTKEEP_REDIS_URL "
+            "(the in-process bus cannot be shared between processes)."
+        )
+        raise typer.Exit(2)
+    _migrate(settings)
+    bind_host, bind_port = host or settings.host, port or settings.port
+    if workers == 1:
+        uvicorn.run(
+            create_app(settings),
+            host=bind_host,
+            port=bind_port,
+            log_level=settings.log_level,
+            access_log=False,
+        )
+    else:
+        uvicorn.run(
+            "agentkeep.cli:worker_app",
+            factory=True,
+            host=bind_host,
+            port=bind_port,
+            workers=workers,
+            log_level=settings.log_level,
+            access_log=False,
+        )
+
+
+def worker_app() -> FastAPI:
+    """The app factory each worker process calls (migrations already ran in the parent)."""
+    return create_app(Settings())
+
+
+@cli.command()
+def migrate() -> None:
+    """Apply pending database migrations and exit."""
+    _migrate(load_settings())
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,70 @@
+"""Wire shapes: rows as the Agentex contract names them.
+
+Rows come out of the store as mappings; these functions pick and order the fields clients
+see, so internal columns (``acp_url``, ``status_actor``, ``creator_agent_id``) never leak.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+from uuid import uuid4
+
+Row = Mapping[str, Any]
+
+TASK_FIELDS = (
+    "id",
+    "name",
+    "status",
+    "status_reason",
+    "created_at",
+    "updated_at",
+    "params",
+    "task_metadata",
+    "version",
+    "deadline_at",
+)
+AGENT_FIELDS = (
+    "id",
+    "name",
+    "description",
+    "status",
+    "status_reason",
+    "acp_type",
+    "created_at",
+    "updated_at",
+    "registration_metadata",
+    "registered_at",
+    "agent_input_type",
+)
+
+
+def new_id() -> str:
+    return str(uuid4())
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def task_wire(row: Row) -> dict[str, Any]:
+    """The Task object: Agentex's fields plus ``version`` and ``deadline_at``."""
+    out = {k: row[k] for k in TASK_FIELDS}
+    out["cleaned_at"] = None
+    return out
+
+
+def task_summary(row: Row) -> dict[str, Any]:
+    """A list item: the Task without ``params``."""
+    out = task_wire(row)
+    del out["params"]
+    return out
+
+
+def agent_wire(row: Row) -> dict[str, Any]:
+    return {k: row[k] for k in AGENT_FIELDS}
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'

@@ -1,0 +1,202 @@
+"""Status changes: route → lifecycle → store, then the after-commit hooks.
+
+Each change is one compare-and-set in the store (with its history and outbox rows). Only
+when the write matched nothing does this module read the task, to say precisely why:
+unknown, deleted, stale ``If-Match``, not allowed from the current status, or a race lost
+to another writer.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+from agentkeep import errors
+from agentkeep.domain import models, status
+from agentkeep.domain.status import TaskStatus
+from agentkeep.store import SqlStore
+from agentkeep.store.tasks import Change
+
+log = logging.getLogger(__name__)
+
+#: Called after a change commits, with the new row and the actor that made it.
+AfterCommit = Callable[[dict[str, Any], str], Awaitable[None]]
+
+DEADLINE_REASON = "Task exceeded its deadline"
+DEADLINE_ACTOR = "system:deadline"
+
+
+class Lifecycle:
+    def __init__(self, store: SqlStore, *, default_timeout_seconds: float | None = None) -> None:
+        self.store = store
+        self.default_timeout_seconds = default_timeout_seconds
+        self._after_commit: list[AfterCommit] = []
+
+    def on_commit(self, hook: AfterCommit) -> None:
+        """Register a hook run after every committed change (relay wake-up, agent notice)."""
+        self._after_commit.append(hook)
+
+    async def _committed(self, row: dict[str, Any], actor: str) -> None:
+        for hook in self._after_commit:
+            try:
+                await hook(row, actor)
+            except Exception:
+                # A hook is best effort by contract: the change is committed and the outbox
+                # guarantees its announcement, so a hook failure must not fail the request.
+                log.exception("after-commit hook failed for task %s", row["id"])
+
+    async def apply_verb(
+        self,
+        task_id: str,
+        verb: str,
+        change: Change,
+        *,
+        expected_version: int | None = None,
+    ) -> dict[str, Any]:
+        """A REST transition (``complete``, ``cancel``, …, ``interrupt``)."""
+        target, default_reason = status.VERBS[verb]
+        change = Change(change.actor, change.request_id, change.reason or default_reason)
+        return await self.transition(task_id, target, change, expected_version=expected_version)
+
+    async def transition(
+        self,
+        task_id: str,
+        target: TaskStatus,
+        change: Change,
+        *,
+        expected_version: int | None = None,
+    ) -> dict[str, Any]:
+        sources = status.sources_for(target)
+        if target is TaskStatus.RUNNING:
+            sources = sources - {TaskStatus.FAILED}
+        row = await self.store.transition(
+            task_id, target, change, sources=sources, expected_version=expected_version
+        )
+        if row is None:
+            await self._explain_refusal(task_id, target, sources, expected_version)
+        assert row is not None
+        await self._committed(row, change.actor)
+        return row
+
+    async def _explain_refusal(
+        self,
+        task_id: str,
+        target: TaskStatus,
+        sources: frozenset[TaskStatus],
+        expected_version: int | None,
+    ) -> None:
+        current = await self.store.get_task(task_id)
+        if current is None:
+            raise errors.NotFound.by_id(task_id)
+        if current["status"] == TaskStatus.DELETED:
+            raise errors.TaskNotFound(f"Task {task_id} not found")
+        data = {"task": models.task_wire(current)}
+        if expected_version is not None and current["version"] != expected_version:
+            raise errors.PreconditionFailed(data=data)
+        if current["status"] not in sources:
+            raise errors.InvalidTransition(
+                _not_allowed(task_id, target, current["status"]), data=data
+            )
+        raise errors.InvalidTransition(
+            f"Task {task_id} status was concurrently modified. Please retry the request.",
+            data=data,
+        )
+
+    async def resume(
+        self, task_id: str, change: Change, *, agent_failure: bool
+    ) -> dict[str, Any] | None:
+        """INTERRUPTED (and, with ``agent_failure``, FAILED by an agent error) → RUNNING.
+
+        Returns None when the task was in neither state: resuming is opportunistic.
+        """
+        sources = {TaskStatus.INTERRUPTED}
+        if agent_failure:
+            sources.add(TaskStatus.FAILED)
+        row = await self.store.transition(
+            task_id,
+            TaskStatus.RUNNING,
+            change,
+            sources=sources,
+            failed_by=status.AGENT_ERROR_ACTOR,
+        )
+        if row is not None:
+            await self._committed(row, change.actor)
+        return row
+
+    async def fail_from_agent(
+        self, task_id: str, reason: str, request_id: str | None
+    ) -> dict[str, Any] | None:
+        """An agent error fails a live task by compare-and-set; a finished task keeps its
+        status (Agentex overwrote it unconditionally)."""
+        change = Change(status.AGENT_ERROR_ACTOR, request_id, reason)
+        row = await self.store.transition(
+            task_id, TaskStatus.FAILED, change, sources=status.sources_for(TaskStatus.FAILED)
+        )
+        if row is not None:
+            await self._committed(row, change.actor)
+        return row
+
+    async def delete(self, task_id: str, change: Change) -> dict[str, Any]:
+        row = await self.store.transition(
+            task_id, TaskStatus.DELETED, change, sources=status.sources_for(TaskStatus.DELETED)
+        )
+        if row is None:
+            current = await self.store.get_task(task_id)
+            if current is None:
+                raise errors.NotFound.by_id(task_id)
+            raise errors.TaskNotFound(f"Task {task_id} not found")
+        await self._committed(row, change.actor)
+        return row
+
+    async def update(
+        self,
+        task_id: str,
+        *,
+        task_metadata: dict[str, Any] | None,
+        merge_params: dict[str, Any] | None,
+        expected_version: int | None,
+        actor: str,
+        replace_params: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        row = await self.store.update_task(
+            task_id,
+            task_metadata=task_metadata,
+            merge_params=merge_params,
+            expected_version=expected_version,
+            replace_params=replace_params,
+        )
+        if row is None:
+            current = await self.store.get_task(task_id)
+            if current is None:
+                raise errors.NotFound.by_id(task_id)
+            raise errors.TaskNotFound(f"Task {task_id} not found")
+        await self._committed(row, actor)
+        return row
+
+    def deadline_for(self, timeout_seconds: float | None) -> Any:
+        seconds = timeout_seconds if timeout_seconds is not None else self.default_timeout_seconds
+        return models.utcnow() + timedelta(seconds=seconds) if seconds else None
+
+    async def time_out(self, task_id: str) -> dict[str, Any] | None:
+        """The sweeper's move: RUNNING/INTERRUPTED → TIMED_OUT, None if someone was first."""
+        change = Change(DEADLINE_ACTOR, None, DEADLINE_REASON)
+        row = await self.store.transition(
+            task_id, TaskStatus.TIMED_OUT, change, sources=status.sources_for(TaskStatus.TIMED_OUT)
+        )
+        if row is not None:
+            await self._committed(row, change.actor)
+        return row
+
+
+def _not_allowed(task_id: str, target: TaskStatus, current: str) -> str:
+    if target is TaskStatus.INTERRUPTED:
+        return (
+            f"Task {task_id} is not running (current status: {current}). "
+            "Only running tasks can be interrupted."
+        )
+    return (
+        f"Task {task_id} cannot be transitioned (current status: {current}). "
+        "Only running or interrupted tasks can have their status updated."
+    )

@@ -1,0 +1,204 @@
+"""Agents and their keys. Registration is an upsert that converges under concurrency."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from agentkeep import errors
+from agentkeep.domain import models
+from agentkeep.store.sql import SqlBase
+from agentkeep.store.tables import agent_keys, agents, task_agents
+
+REGISTERED_REASON = "Agent registered successfully."
+BUILD_REASON = "Agent build registered; not yet deployed."
+DELETED_REASON = "Agent deleted successfully"
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    name: str
+    description: str
+    acp_url: str
+    acp_type: str
+    agent_id: str | None = None
+    registration_metadata: dict[str, Any] | None = None
+    agent_input_type: str | None = None
+
+
+def _row(r: Any) -> dict[str, Any]:
+    return dict(r._mapping)
+
+
+class AgentsMixin(SqlBase):
+    async def register_agent(self, reg: Registration) -> tuple[dict[str, Any], str]:
+        """Upsert by id (404 if unknown) or by name; return the agent and its one key."""
+        now = models.utcnow()
+        async with self.write() as conn:
+            if reg.agent_id is not None:
+                current = await self._locked(conn, agents.c.id == reg.agent_id)
+                if current is None:
+                    raise errors.NotFound.by_id(reg.agent_id)
+            else:
+                # Concurrent first registrations of one name: exactly one INSERT wins, the
+                # others fall through to the update path on the winner's row.
+                await conn.execute(
+                    self.insert(agents)
+                    .values(
+                        id=models.new_id(),
+                        name=reg.name,
+                        description=reg.description,
+                        status="Ready",
+                        status_reason=REGISTERED_REASON,
+                        acp_type=reg.acp_type,
+                        acp_url=reg.acp_url,
+                        registration_metadata=reg.registration_metadata,
+                        registered_at=now,
+                        agent_input_type=reg.agent_input_type,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                    .on_conflict_do_nothing()
+                )
+                current = await self._locked(conn, agents.c.name == reg.name)
+                assert current is not None
+            row = await self._apply_registration(conn, current, reg, now)
+            key = await self._ensure_key(conn, row["id"], now)
+        return row, key
+
+    async def _locked(self, conn: AsyncConnection, where: Any) -> dict[str, Any] | None:
+        r = (await conn.execute(select(agents).where(where).with_for_update())).first()
+        return _row(r) if r else None
+
+    async def _apply_registration(
+        self, conn: AsyncConnection, current: dict[str, Any], reg: Registration, now: Any
+    ) -> dict[str, Any]:
+        merged = {**(current["registration_metadata"] or {}), **(reg.registration_metadata or {})}
+        values: dict[str, Any] = {
+            "name": reg.name,
+            "description": reg.description,
+            "acp_url": reg.acp_url,
+            "acp_type": reg.acp_type,
+            "status": "Ready",
+            "status_reason": REGISTERED_REASON,
+            "registration_metadata": merged or current["registration_metadata"],
+        }
+        if reg.agent_input_type is not None:
+            values["agent_input_type"] = reg.agent_input_type
+        changed = {k: v for k, v in values.items() if current[k] != v}
+        if not changed:
+            return current
+        changed.update(registered_at=now, updated_at=now)
+        r = await conn.execute(
+            agents.update().where(agents.c.id == current["id"]).values(changed).returning(agents)
+        )
+        return _row(r.one())
+
+    async def _ensure_key(self, conn: AsyncConnection, agent_id: str, now: Any) -> str:
+        # Minted once: a concurrent registration's INSERT does nothing and both read the
+        # same key back.
+        await conn.execute(
+            self.insert(agent_keys)
+            .values(agent_id=agent_id, api_key=secrets.token_hex(32), created_at=now)
+            .on_conflict_do_nothing(index_elements=["agent_id"])
+        )
+        r = await conn.execute(
+            select(agent_keys.c.api_key).where(agent_keys.c.agent_id == agent_id)
+        )
+        return str(r.scalar_one())
+
+    async def register_build(
+        self,
+        *,
+        name: str,
+        description: str,
+        registration_metadata: dict[str, Any] | None,
+        agent_input_type: str | None,
+    ) -> dict[str, Any]:
+        now = models.utcnow()
+        async with self.write() as conn:
+            await conn.execute(
+                self.insert(agents)
+                .values(
+                    id=models.new_id(),
+                    name=name,
+                    description=description,
+                    status="BuildOnly",
+                    status_reason=BUILD_REASON,
+                    acp_type="async",
+                    acp_url=None,
+                    registration_metadata=registration_metadata,
+                    registered_at=now,
+                    agent_input_type=agent_input_type,
+                    created_at=now,
+                    updated_at=now,
+                )
+                .on_conflict_do_nothing()
+            )
+            r = await conn.execute(select(agents).where(agents.c.name == name))
+            return _row(r.one())
+
+    async def get_agent(self, agent_id: str) -> dict[str, Any] | None:
+        return await self._one_agent(agents.c.id == agent_id)
+
+    async def get_agent_by_name(self, name: str) -> dict[str, Any] | None:
+        return await self._one_agent(agents.c.name == name)
+
+    async def _one_agent(self, where: Any) -> dict[str, Any] | None:
+        async with self.read() as conn:
+            r = (await conn.execute(select(agents).where(where))).first()
+        return _row(r) if r else None
+
+    async def list_agents(
+        self,
+        *,
+        task_id: str | None,
+        limit: int,
+        page_number: int,
+        order_by: str | None,
+        descending: bool,
+    ) -> list[dict[str, Any]]:
+        stmt = select(agents).where(agents.c.status != "Deleted")
+        if task_id is not None:
+            stmt = stmt.where(
+                agents.c.id.in_(
+                    select(task_agents.c.agent_id).where(task_agents.c.task_id == task_id)
+                )
+            )
+        col = agents.c[order_by or "created_at"]
+        stmt = stmt.order_by(col.desc() if descending else col.asc(), agents.c.id)
+        stmt = stmt.limit(limit).offset((page_number - 1) * limit)
+        async with self.read() as conn:
+            return [_row(r) for r in await conn.execute(stmt)]
+
+    async def delete_agent(self, agent_id: str) -> bool:
+        """Soft delete; False when the agent is unknown or already deleted."""
+        async with self.write() as conn:
+            r = await conn.execute(
+                agents.update()
+                .where(agents.c.id == agent_id, agents.c.status != "Deleted")
+                .values(status="Deleted", status_reason=DELETED_REASON, updated_at=models.utcnow())
+                .returning(agents.c.id)
+            )
+            return r.first() is not None
+
+    async def agent_key(self, agent_id: str) -> str | None:
+        async with self.read() as conn:
+            r = await conn.execute(
+                select(agent_keys.c.api_key).where(agent_keys.c.agent_id == agent_id)
+            )
+            return r.scalar_one_or_none()
+
+    async def agent_by_key(self, api_key: str) -> dict[str, Any] | None:
+        stmt = (
+            select(agents)
+            .join(agent_keys, agent_keys.c.agent_id == agents.c.id)
+            .where(agent_keys.c.api_key == api_key)
+        )
+        async with self.read() as conn:
+            r = (await conn.execute(stmt)).first()
+        return _row(r) if r else None

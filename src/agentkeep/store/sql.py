@@ -1,0 +1,69 @@
+"""``SqlStore``: the one Store implementation, for SQLite and PostgreSQL alike.
+
+The class is assembled from one mixin per concern (agents, tasks, idempotency, …) that all
+share the transaction helpers defined here. Driver errors are translated at this boundary:
+callers never see ``IntegrityError``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sqlalchemy import Table, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from agentkeep import errors
+from agentkeep.store import engine as engine_mod
+
+
+class SqlBase:
+    """Connections, transactions and dialect helpers shared by the store mixins."""
+
+    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+        self.url = url
+        self._write_engine, self._read_engine = engine_mod.make_engines(url, pool_size=pool_size)
+        self.dialect = self._write_engine.dialect.name
+        # SQLite has one writer at a time: queueing writers here is cheaper and fairer than
+        # letting them spin on the database lock.
+        self._write_lock: asyncio.Lock | None = asyncio.Lock() if self.dialect == "sqlite" else None
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self._write_engine
+
+    async def close(self) -> None:
+        await self._write_engine.dispose()
+        if self._read_engine is not self._write_engine:
+            await self._read_engine.dispose()
+
+    @contextlib.asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        """A short write transaction (IMMEDIATE on SQLite); unique violations become 400."""
+        lock = self._write_lock or contextlib.nullcontext()
+        async with lock:
+            try:
+                async with self._write_engine.begin() as conn:
+                    yield conn
+            except IntegrityError as exc:
+                raise errors.ItemAlreadyExists() from exc
+
+    @contextlib.asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """An autocommit connection: each statement sees committed data, no BEGIN needed."""
+        async with self._read_engine.connect() as conn:
+            yield conn
+
+    def insert(self, table: Table) -> Any:
+        """A dialect ``INSERT`` that supports ``on_conflict_do_nothing``."""
+        if self.dialect == "postgresql":
+            return postgresql.insert(table)
+        return sqlite.insert(table)
+
+    async def ping(self) -> None:
+        async with self.read() as conn:
+            await conn.execute(text("SELECT 1"))

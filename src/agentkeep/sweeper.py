@@ -1,0 +1,36 @@
+"""The deadline sweeper: every server process moves overdue tasks to TIMED_OUT.
+
+Several processes may sweep the same task at once; the compare-and-set in the store lets
+exactly one of them change it, and the others see ``None`` and move on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from agentkeep.domain import models
+from agentkeep.lifecycle import Lifecycle
+
+log = logging.getLogger(__name__)
+
+
+async def sweep_once(lifecycle: Lifecycle) -> int:
+    """Time out every overdue task; return how many this call changed."""
+    changed = 0
+    for task_id in await lifecycle.store.overdue_task_ids(models.utcnow()):
+        if await lifecycle.time_out(task_id) is not None:
+            changed += 1
+    return changed
+
+
+async def run(lifecycle: Lifecycle, interval_seconds: float) -> None:
+    """Sweep forever; a failed sweep (database briefly away) is logged and retried."""
+    while True:
+        try:
+            await sweep_once(lifecycle)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("deadline sweep failed; retrying in %.1fs", interval_seconds)
+        await asyncio.sleep(interval_seconds)
