@@ -22,6 +22,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agentkeep import errors, sweeper
 from agentkeep.api import agents, health, responses, rpc, rpc_tasks, tasks, transitions
+from agentkeep.bus.base import EventBus
+from agentkeep.bus.memory import InMemoryBus
 from agentkeep.lifecycle import Lifecycle
 from agentkeep.settings import CONTRACT_VERSION, Settings
 from agentkeep.store import SqlStore
@@ -99,7 +101,7 @@ def create_app(
     settings: Settings,
     *,
     store: SqlStore | None = None,
-    bus: Any = None,
+    bus: EventBus | None = None,
     agent_client: Any = None,
     http: httpx.AsyncClient | None = None,
 ) -> FastAPI:
@@ -116,7 +118,10 @@ def create_app(
             )
             app.state.store = own_store
             app.state.lifecycle = lifecycle
-            app.state.bus = bus
+            own_bus = bus or InMemoryBus(settings.stream_maxlen, settings.stream_ttl_seconds)
+            if bus is None:
+                stack.push_async_callback(own_bus.close)
+            app.state.bus = own_bus
             lifecycle.on_commit(app.state.count_change)
             if settings.background_workers:
                 sweep = asyncio.create_task(sweeper.run(lifecycle, settings.sweep_interval_seconds))

@@ -1,0 +1,1 @@
+"""The per-task event streams: the ``EventBus`` protocol, in memory and on Redis Streams."""

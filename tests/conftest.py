@@ -1,0 +1,237 @@
+"""Shared fixtures: real databases (SQLite file, PostgreSQL), real apps, real server processes.
+
+Backends are fixture parameters, never branches inside tests. PostgreSQL comes from
+``TEST_POSTGRES_URL`` and Redis from ``TEST_REDIS_URL``; unset means skipped on a developer
+machine and a failure under CI (``CI`` set), so a missing service can never pass silently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy.engine import make_url
+
+from agentkeep import migrate
+from agentkeep.app import create_app
+from agentkeep.settings import Settings
+from agentkeep.store import SqlStore
+
+IN_CI = bool(os.environ.get("CI"))
+
+
+@pytest.fixture(autouse=True)
+def _clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests build Settings explicitly; stray AGENTKEEP_* variables must not leak in."""
+    for name in list(os.environ):
+        if name.startswith("AGENTKEEP_"):
+            monkeypatch.delenv(name)
+
+
+def service_url(var: str) -> str:
+    url = os.environ.get(var)
+    if not url:
+        if IN_CI:
+            pytest.fail(f"{var} is not set: CI must run the Postgres and Redis tests")
+        pytest.skip(f"{var} not set")
+    return url
+
+
+# --------------------------------------------------------------------------- databases
+
+
+def _pg_admin_dsn(url: str) -> str:
+    u = make_url(url)
+    return str(u.set(drivername="postgresql")).replace("***", u.password or "")
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> str:
+    """A migrated template database, built once per session; tests clone it."""
+    url = service_url("TEST_POSTGRES_URL")
+    name = f"agentkeep_tpl_{os.getpid()}"
+
+    async def build() -> None:
+        conn = await asyncpg.connect(_pg_admin_dsn(url), timeout=5)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+        await migrate.upgrade(str(make_url(url).set(database=name).render_as_string(False)))
+
+    try:
+        asyncio.run(build())
+    except (OSError, asyncpg.PostgresError) as exc:
+        pytest.fail(f"PostgreSQL at TEST_POSTGRES_URL is unreachable: {exc}")
+    return name
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("tpl") / "template.db"
+    migrate.upgrade_sync(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated database of each kind for one test."""
+    if request.param == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "agentkeep.db"
+        path.write_bytes(template.read_bytes())
+        yield f"sqlite+aiosqlite:///{path}"
+        return
+    template_name: str = request.getfixturevalue("pg_template")
+    base = service_url("TEST_POSTGRES_URL")
+    name = f"agentkeep_t_{uuid.uuid4().hex[:12]}"
+    admin = _pg_admin_dsn(base)
+
+    async def run(sql: str) -> None:
+        conn = await asyncpg.connect(admin, timeout=5)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run(f'CREATE DATABASE "{name}" TEMPLATE "{template_name}"'))
+    yield make_url(base).set(database=name).render_as_string(False)
+    asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+async def store(db_url: str) -> AsyncIterator[SqlStore]:
+    s = SqlStore(db_url)
+    yield s
+    await s.close()
+
+
+# --------------------------------------------------------------------------- apps
+
+
+@pytest.fixture
+def settings(db_url: str) -> Settings:
+    return Settings(database_url=db_url, sweep_interval_seconds=0.2, sse_ping_seconds=0.5)
+
+
+@contextlib.asynccontextmanager
+async def running_app(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """Run ``app``'s lifespan and give a client talking to it in-process."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield client
+
+
+@pytest.fixture
+async def client(settings: Settings, store: SqlStore) -> AsyncIterator[httpx.AsyncClient]:
+    async with running_app(create_app(settings, store=store)) as c:
+        yield c
+
+
+# --------------------------------------------------------------------------- processes
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class ServerProcess:
+    url: str
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def start_server(env: dict[str, str], log: Path, *args: str) -> ServerProcess:
+    """Start ``agentkeep serve`` as a real process and wait until it answers /healthz."""
+    port = free_port()
+    full_env = {**os.environ, **env, "AGENTKEEP_PORT": str(port)}
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "agentkeep", "serve", *args],
+            env=full_env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    server = ServerProcess(f"http://127.0.0.1:{port}", proc, log)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited early:\n{server.output()}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200:
+                return server
+        time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError(f"server did not start in 30 s:\n{server.output()}")
+
+
+def stop_server(server: ServerProcess) -> None:
+    server.proc.terminate()
+    try:
+        server.proc.wait(10)
+    except subprocess.TimeoutExpired:
+        server.proc.kill()
+        server.proc.wait()
+
+
+@pytest.fixture
+def server(db_url: str, tmp_path: Path) -> Iterator[ServerProcess]:
+    """A real ``agentkeep serve`` process on the test database."""
+    srv = start_server({"AGENTKEEP_DATABASE_URL": db_url}, tmp_path / "server.log")
+    yield srv
+    stop_server(srv)
+
+
+# --------------------------------------------------------------------------- factories
+
+
+@pytest.fixture
+def agent_factory(client: httpx.AsyncClient) -> Any:
+    async def make(name: str | None = None, acp_type: str = "sync", **extra: Any) -> dict[str, Any]:
+        body = {
+            "name": name or f"agent-{uuid.uuid4().hex[:8]}",
+            "description": "test agent",
+            "acp_url": "http://127.0.0.1:9",
+            "acp_type": acp_type,
+            **extra,
+        }
+        r = await client.post("/agents/register", json=body)
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+    return make
+
+
+@pytest.fixture
+def task_factory(client: httpx.AsyncClient, agent_factory: Any) -> Any:
+    async def make(agent: dict[str, Any] | None = None, **params: Any) -> dict[str, Any]:
+        agent = agent or await agent_factory()
+        r = await client.post(
+            f"/agents/{agent['id']}/rpc",
+            json={"jsonrpc": "2.0", "id": 1, "method": "task/create", "params": params},
+        )
+        assert r.status_code == 200 and r.json()["error"] is None, r.text
+        return dict(r.json()["result"])
+
+    return make
