@@ -68,3 +68,57 @@ def agent_wire(row: Row) -> dict[str, Any]:
 
 def etag(version: int) -> str:
     return f'"{version}"'
+
+
+def as_utc(value: datetime) -> datetime:
+    """A client-supplied time in UTC; a time without an offset is taken as UTC."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+MESSAGE_FIELDS = ("id", "task_id", "content", "streaming_status", "created_at", "updated_at")
+STATE_FIELDS = ("id", "task_id", "agent_id", "state", "created_at", "updated_at")
+EVENT_FIELDS = ("id", "sequence_id", "task_id", "agent_id", "content", "created_at")
+TRACKER_FIELDS = (
+    "id",
+    "agent_id",
+    "task_id",
+    "status",
+    "status_reason",
+    "last_processed_event_id",
+    "created_at",
+    "updated_at",
+)
+SPAN_FIELDS = (
+    "id",
+    "trace_id",
+    "task_id",
+    "parent_id",
+    "name",
+    "start_time",
+    "end_time",
+    "input",
+    "output",
+    "data",
+)
+
+
+def message_wire(row: Row) -> dict[str, Any]:
+    return {k: row[k] for k in MESSAGE_FIELDS}
+
+
+def state_wire(row: Row) -> dict[str, Any]:
+    return {k: row[k] for k in STATE_FIELDS}
+
+
+def event_wire(row: Row) -> dict[str, Any]:
+    return {k: row[k] for k in EVENT_FIELDS}
+
+
+def tracker_wire(row: Row) -> dict[str, Any]:
+    return {k: row[k] for k in TRACKER_FIELDS}
+
+
+def span_wire(row: Row) -> dict[str, Any]:
+    return {k: row[k] for k in SPAN_FIELDS}

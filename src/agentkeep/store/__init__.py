@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
+from agentkeep.store.access import AccessMixin
 from agentkeep.store.agents import AgentsMixin
+from agentkeep.store.events import EventsMixin
 from agentkeep.store.idempotency import IdempotencyMixin
+from agentkeep.store.messages import MessagesMixin
 from agentkeep.store.outbox import OutboxMixin
+from agentkeep.store.spans import SpansMixin
+from agentkeep.store.states import StatesMixin
 from agentkeep.store.tasks import TasksMixin
+from agentkeep.store.trackers import TrackersMixin
 
 
-class SqlStore(OutboxMixin, AgentsMixin, TasksMixin, IdempotencyMixin):
+class SqlStore(
+    OutboxMixin,
+    AgentsMixin,
+    TasksMixin,
+    IdempotencyMixin,
+    AccessMixin,
+    MessagesMixin,
+    StatesMixin,
+    EventsMixin,
+    TrackersMixin,
+    SpansMixin,
+):
     """The SQL store for SQLite (aiosqlite) and PostgreSQL (asyncpg)."""
 
 

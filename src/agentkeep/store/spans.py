@@ -1,0 +1,87 @@
+"""Spans: trace records with client-supplied ids (the UI's traces panel)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import or_, select
+
+from agentkeep.domain import models
+from agentkeep.store.access import reachable_task_ids
+from agentkeep.store.sql import SqlBase
+from agentkeep.store.tables import spans
+
+SPAN_ORDER_FIELDS = frozenset({"start_time", "end_time", "name", "id"})
+SPAN_FIELDS = frozenset(
+    {
+        "trace_id",
+        "task_id",
+        "parent_id",
+        "name",
+        "start_time",
+        "end_time",
+        "input",
+        "output",
+        "data",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SpanQuery:
+    trace_id: str | None = None
+    task_id: str | None = None
+    #: Agent-key callers see spans of their tasks and spans tied to no task.
+    visible_to: str | None = None
+    limit: int = 50
+    page_number: int = 1
+    order_by: str = "start_time"
+    descending: bool = False
+
+
+def _row(r: Any) -> dict[str, Any]:
+    return dict(r._mapping)
+
+
+class SpansMixin(SqlBase):
+    async def create_span(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Insert a span; an id already taken raises ``ItemAlreadyExists`` (400)."""
+        row = {k: values.get(k) for k in SPAN_FIELDS}
+        row["id"] = values.get("id") or models.new_id()
+        async with self.write() as conn:
+            r = await conn.execute(spans.insert().values(row).returning(spans))
+            return _row(r.one())
+
+    async def update_span(self, span_id: str, changes: Mapping[str, Any]) -> dict[str, Any] | None:
+        values = {k: v for k, v in changes.items() if k in SPAN_FIELDS}
+        if not values:
+            return await self.get_span(span_id)
+        async with self.write() as conn:
+            r = (
+                await conn.execute(
+                    spans.update().where(spans.c.id == span_id).values(values).returning(spans)
+                )
+            ).first()
+        return _row(r) if r else None
+
+    async def get_span(self, span_id: str) -> dict[str, Any] | None:
+        async with self.read() as conn:
+            r = (await conn.execute(select(spans).where(spans.c.id == span_id))).first()
+        return _row(r) if r else None
+
+    async def list_spans(self, q: SpanQuery) -> list[dict[str, Any]]:
+        stmt = select(spans)
+        if q.trace_id is not None:
+            stmt = stmt.where(spans.c.trace_id == q.trace_id)
+        if q.task_id is not None:
+            stmt = stmt.where(spans.c.task_id == q.task_id)
+        if q.visible_to is not None:
+            reachable = spans.c.task_id.in_(reachable_task_ids(q.visible_to))
+            stmt = stmt.where(or_(spans.c.task_id.is_(None), reachable))
+        col = spans.c[q.order_by]
+        stmt = stmt.order_by(col.desc() if q.descending else col.asc(), spans.c.id)
+        stmt = stmt.limit(q.limit).offset((q.page_number - 1) * q.limit)
+        async with self.read() as conn:
+            return [_row(r) for r in await conn.execute(stmt)]
