@@ -27,6 +27,9 @@ from sqlalchemy.engine import make_url
 
 from agentkeep import migrate
 from agentkeep.app import create_app
+from agentkeep.bus.base import EventBus
+from agentkeep.bus.memory import InMemoryBus
+from agentkeep.bus.redis import RedisStreamsBus
 from agentkeep.settings import Settings
 from agentkeep.store import SqlStore
 
@@ -235,3 +238,19 @@ def task_factory(client: httpx.AsyncClient, agent_factory: Any) -> Any:
         return dict(r.json()["result"])
 
     return make
+
+
+# --------------------------------------------------------------------------- buses
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+async def bus(request: pytest.FixtureRequest) -> AsyncIterator[EventBus]:
+    """An event bus of each kind. Tests use fresh task ids (UUIDs), so the shared Redis
+    needs no flushing: no two tests ever touch the same ``task:{id}`` key."""
+    made: EventBus
+    if request.param == "memory":
+        made = InMemoryBus(maxlen=1000, ttl_seconds=3600)
+    else:
+        made = RedisStreamsBus(service_url("TEST_REDIS_URL"), maxlen=1000, ttl_seconds=3600)
+    yield made
+    await made.close()

@@ -20,10 +20,12 @@ from prometheus_client import CollectorRegistry, Counter
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from agentkeep import errors, sweeper
-from agentkeep.api import agents, health, responses, rpc, rpc_tasks, tasks, transitions
+from agentkeep import errors, relay, sweeper
+from agentkeep.api import agents, health, responses, rpc, rpc_tasks, streams, tasks, transitions
 from agentkeep.bus.base import EventBus
 from agentkeep.bus.memory import InMemoryBus
+from agentkeep.bus.redis import RedisStreamsBus
+from agentkeep.fanout import Fanout
 from agentkeep.lifecycle import Lifecycle
 from agentkeep.settings import CONTRACT_VERSION, Settings
 from agentkeep.store import SqlStore
@@ -118,11 +120,12 @@ def create_app(
             )
             app.state.store = own_store
             app.state.lifecycle = lifecycle
-            own_bus = bus or InMemoryBus(settings.stream_maxlen, settings.stream_ttl_seconds)
+            own_bus = bus or _make_bus(settings)
             if bus is None:
                 stack.push_async_callback(own_bus.close)
             app.state.bus = own_bus
             lifecycle.on_commit(app.state.count_change)
+            app.state.fanout = await _start_streams(stack, settings, lifecycle, own_bus)
             if settings.background_workers:
                 sweep = asyncio.create_task(sweeper.run(lifecycle, settings.sweep_interval_seconds))
                 stack.callback(sweep.cancel)
@@ -142,12 +145,45 @@ def create_app(
     _install_error_handlers(app)
     for router in (health.router, agents.router, rpc.router, tasks.router, transitions.router):
         app.include_router(router)
+    app.include_router(streams.router)
 
     @app.get("/docs", include_in_schema=False)
     async def _docs() -> Response:
         return get_swagger_ui_html(openapi_url="/openapi.json", title="agentkeep")
 
     return app
+
+
+def _make_bus(settings: Settings) -> EventBus:
+    if settings.redis_url:
+        return RedisStreamsBus(
+            settings.redis_url,
+            maxlen=settings.stream_maxlen,
+            ttl_seconds=settings.stream_ttl_seconds,
+        )
+    return InMemoryBus(settings.stream_maxlen, settings.stream_ttl_seconds)
+
+
+async def _start_streams(
+    stack: contextlib.AsyncExitStack, settings: Settings, lifecycle: Lifecycle, bus: EventBus
+) -> Fanout:
+    """The per-process stream reader, and the outbox relay when this process runs workers."""
+    fanout = Fanout(bus, queue_size=settings.sse_queue_size)
+    fanout.start()
+    stack.push_async_callback(fanout.close)
+    if settings.background_workers:
+        outbox_relay = relay.Relay(lifecycle.store, bus, poll_seconds=settings.outbox_poll_seconds)
+        # Woken after every commit of this process: the relay publishes within milliseconds.
+        lifecycle.on_commit(outbox_relay.on_commit)
+        task = asyncio.create_task(outbox_relay.run(), name="agentkeep-relay")
+        stack.push_async_callback(_cancel, task)
+    return fanout
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def _change_counter(registry: CollectorRegistry) -> Any:

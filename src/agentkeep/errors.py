@@ -16,6 +16,7 @@ Agentex's envelope ``{"message", "code", "data"}``. Docstrings are the default m
     └── UpstreamError (502)              an agent failed us
         ├── AgentUnavailable (502)       could not reach it, or it timed out
         └── AgentProtocolError (502)     it answered something that is not the protocol
+    BusUnavailable (503)                 the event bus (Redis) cannot be reached
 """
 
 from __future__ import annotations
@@ -112,3 +113,9 @@ class AgentUnavailable(UpstreamError):
 
 class AgentProtocolError(UpstreamError):
     """The agent answered outside the ACP protocol"""
+
+
+class BusUnavailable(AgentkeepError):
+    """The event bus is unavailable; retry shortly"""
+
+    status_code = 503

@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     sweep_interval_seconds: float = Field(0.5, gt=0)
     #: How long an ``Idempotency-Key`` replays its first response.
     idempotency_ttl_seconds: int = Field(24 * 3600, gt=0)
+    #: How often the outbox relay looks for rows nobody woke it for (other processes).
+    outbox_poll_seconds: float = Field(1.0, gt=0)
+    #: Entries buffered per SSE viewer before it counts as too slow and is disconnected.
+    sse_queue_size: int = Field(1000, gt=0)
     #: Run the deadline sweeper and the outbox relay in this process.
     background_workers: bool = True
     log_level: str = "info"

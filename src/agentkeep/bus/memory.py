@@ -1,20 +1,42 @@
-"""``InMemoryBus``: the embedded default, one process only."""
+"""``InMemoryBus``: the embedded default, one process only.
+
+It keeps Redis Streams' semantics so that the SSE layer and the relay cannot tell the two
+apart: ``<ms>-<seq>`` ids that only grow, approximate trimming to ``maxlen``, and a sliding
+expiry refreshed by every write (``ttl_seconds=0`` disables it).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import bisect
 import time
 from collections import deque
+from collections.abc import Mapping
 from typing import Any
+
+import orjson
+
+from agentkeep.bus.base import START, Entry, parse_id
+
+
+class _Stream:
+    __slots__ = ("entries", "expires_at")
+
+    def __init__(self, maxlen: int) -> None:
+        self.entries: deque[Entry] = deque(maxlen=maxlen)
+        self.expires_at = float("inf")
 
 
 class InMemoryBus:
-    """Per-task streams held in this process, with Redis-like ``<ms>-<seq>`` entry ids."""
+    """Per-task streams held in this process."""
 
     def __init__(self, maxlen: int = 10_000, ttl_seconds: int = 3600) -> None:
         self.maxlen = maxlen
         self.ttl_seconds = ttl_seconds
-        self._streams: dict[str, deque[tuple[str, dict[str, Any]]]] = {}
+        self._streams: dict[str, _Stream] = {}
         self._last: tuple[int, int] = (0, 0)
+        # One event per pending ``wait``: publish and interrupt set them all.
+        self._waiters: set[asyncio.Event] = set()
 
     def _next_id(self) -> str:
         ms = int(time.time() * 1000)
@@ -22,14 +44,75 @@ class InMemoryBus:
         self._last = (ms, 0) if ms > last_ms else (last_ms, seq + 1)
         return f"{self._last[0]}-{self._last[1]}"
 
+    def _stream(self, task_id: str) -> _Stream | None:
+        stream = self._streams.get(task_id)
+        if stream is not None and stream.expires_at <= time.monotonic():
+            del self._streams[task_id]
+            return None
+        return stream
+
     async def publish(self, task_id: str, event: dict[str, Any]) -> str:
-        stream = self._streams.setdefault(task_id, deque(maxlen=self.maxlen))
-        entry_id = self._next_id()
-        stream.append((entry_id, event))
-        return entry_id
+        return await self.append(task_id, orjson.dumps(event).decode())
+
+    async def append(self, task_id: str, data: str) -> str:
+        stream = self._stream(task_id)
+        if stream is None:
+            stream = self._streams[task_id] = _Stream(self.maxlen)
+        entry = Entry(self._next_id(), data)
+        stream.entries.append(entry)
+        if self.ttl_seconds:
+            stream.expires_at = time.monotonic() + self.ttl_seconds
+        await self.interrupt()
+        return entry.id
+
+    async def last_id(self, task_id: str) -> str:
+        stream = self._stream(task_id)
+        return stream.entries[-1].id if stream and stream.entries else START
+
+    def _after(self, task_id: str, cursor: str, count: int) -> list[Entry]:
+        stream = self._stream(task_id)
+        if stream is None:
+            return []
+        entries = stream.entries
+        # Ids grow monotonically, so the deque is sorted: binary search for the cursor.
+        start = bisect.bisect_right(entries, parse_id(cursor), key=lambda e: e.key)
+        return [entries[i] for i in range(start, min(start + count, len(entries)))]
+
+    async def read_after(self, task_id: str, cursor: str, count: int = 500) -> list[Entry]:
+        return self._after(task_id, cursor, count)
+
+    async def tail(self, task_id: str, count: int) -> list[Entry]:
+        stream = self._stream(task_id)
+        return list(stream.entries)[-count:] if stream and count > 0 else []
+
+    def _ready(self, cursors: Mapping[str, str], count: int) -> dict[str, list[Entry]]:
+        found = {t: self._after(t, c, count) for t, c in cursors.items()}
+        return {t: entries for t, entries in found.items() if entries}
+
+    async def wait(
+        self, cursors: Mapping[str, str], timeout: float, count: int = 500
+    ) -> dict[str, list[Entry]]:
+        ready = self._ready(cursors, count)
+        if ready:
+            return ready
+        woken = asyncio.Event()
+        self._waiters.add(woken)
+        try:
+            async with asyncio.timeout(timeout):
+                await woken.wait()
+        except TimeoutError:
+            pass
+        finally:
+            self._waiters.discard(woken)
+        return self._ready(cursors, count)
+
+    async def interrupt(self) -> None:
+        for waiter in self._waiters:
+            waiter.set()
 
     async def ping(self) -> None:
         return None
 
     async def close(self) -> None:
+        await self.interrupt()
         self._streams.clear()

@@ -1,12 +1,15 @@
 """The transactional outbox: ``task_updated`` events written with the change they announce.
 
 The row commits in the same transaction as the task change, so an acknowledged change is
-never missing from the stream; the relay moves rows to the bus afterwards.
+never missing from the stream; the relay (``agentkeep.relay``) moves rows to the bus
+afterwards, through ``claim_outbox``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -20,6 +23,38 @@ from agentkeep.store.tables import outbox
 
 def task_updated_event(row: Mapping[str, Any]) -> dict[str, Any]:
     return {"type": "task_updated", "task": models.task_wire(row)}
+
+
+@dataclass
+class OutboxClaim:
+    """Rows one relay may publish now, in order; it reports back what became of them."""
+
+    rows: list[dict[str, Any]]
+    delivered: list[int] = field(default_factory=list)
+    #: Rows whose publish failed with an unknown outcome (it may have reached the bus).
+    attempted: list[int] = field(default_factory=list)
+
+
+def publishable_prefix(
+    claimed: list[dict[str, Any]], pending: list[tuple[int, str]]
+) -> list[dict[str, Any]]:
+    """The claimed rows that are each their task's next undelivered rows, in id order.
+
+    ``pending`` is every undelivered ``(id, task_id)`` of the claimed tasks, locked or not.
+    A row another relay holds stops its task here, so per-task order survives relays that
+    run concurrently and skip each other's locked rows.
+    """
+    mine = {r["id"]: r for r in claimed}
+    blocked: set[str] = set()
+    out: list[dict[str, Any]] = []
+    for row_id, task_id in sorted(pending):
+        if task_id in blocked:
+            continue
+        if row_id in mine:
+            out.append(mine[row_id])
+        else:
+            blocked.add(task_id)
+    return out
 
 
 class OutboxMixin(SqlBase):
@@ -41,10 +76,51 @@ class OutboxMixin(SqlBase):
 
     async def mark_outbox_attempted(self, ids: list[int]) -> None:
         async with self.write() as conn:
-            await conn.execute(
-                outbox.update().where(outbox.c.id.in_(ids)).values(attempts=outbox.c.attempts + 1)
-            )
+            await _settle(conn, OutboxClaim([], attempted=ids))
 
     async def delete_outbox(self, ids: list[int]) -> None:
         async with self.write() as conn:
-            await conn.execute(delete(outbox).where(outbox.c.id.in_(ids)))
+            await _settle(conn, OutboxClaim([], delivered=ids))
+
+    @contextlib.asynccontextmanager
+    async def claim_outbox(self, limit: int = 200) -> AsyncIterator[OutboxClaim]:
+        """Claim the oldest rows for publishing; settle them when the block exits.
+
+        On PostgreSQL the rows stay locked (``FOR UPDATE SKIP LOCKED``) for the block, so
+        relays in several processes publish disjoint rows and normally each row once. The
+        block holds that short transaction across the bus call, never across an agent call.
+        SQLite has one writer at a time and its write lock would stall every request while
+        the bus answers, so there the rows are read without a lock and settled afterwards:
+        with several processes on one SQLite file a row may be published twice, which the
+        tail check and each viewer's (task id, version) filter absorb.
+        """
+        if self.dialect != "postgresql":
+            claim = OutboxClaim(await self.pending_outbox(limit))
+            yield claim
+            if claim.delivered or claim.attempted:
+                async with self.write() as conn:
+                    await _settle(conn, claim)
+            return
+        async with self._write_engine.begin() as conn:
+            locked = await conn.execute(
+                select(outbox).order_by(outbox.c.id).limit(limit).with_for_update(skip_locked=True)
+            )
+            claimed = [dict(x._mapping) for x in locked]
+            tasks = {r["task_id"] for r in claimed}
+            pending = await conn.execute(
+                select(outbox.c.id, outbox.c.task_id).where(outbox.c.task_id.in_(tasks))
+            )
+            claim = OutboxClaim(publishable_prefix(claimed, [(i, t) for i, t in pending]))
+            yield claim
+            await _settle(conn, claim)
+
+
+async def _settle(conn: AsyncConnection, claim: OutboxClaim) -> None:
+    if claim.delivered:
+        await conn.execute(delete(outbox).where(outbox.c.id.in_(claim.delivered)))
+    if claim.attempted:
+        await conn.execute(
+            outbox.update()
+            .where(outbox.c.id.in_(claim.attempted))
+            .values(attempts=outbox.c.attempts + 1)
+        )

@@ -1,0 +1,233 @@
+"""Per-task SSE streams (``GET …/stream``) and agent-published updates (``POST``).
+
+The order of a stream, as Agentex's: the cursor is taken, then ``connected`` is sent, then
+the entries after the cursor, live, with a ``:ping`` after each quiet ping interval, until a
+``task_updated`` with a terminal task ends it. See streaming.md for every case.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Header, Request, Response
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict
+
+from agentkeep import errors, sse
+from agentkeep.api.deps import PrincipalDep, StoreDep
+from agentkeep.api.tasks import live_task
+from agentkeep.bus.base import Entry, EventBus, parse_id
+from agentkeep.domain import models, status
+from agentkeep.fanout import Fanout, ViewerTooSlow
+from agentkeep.store import SqlStore
+
+router = APIRouter(tags=["streams"])
+
+_YES = frozenset({"1", "true", "yes", "on"})
+
+
+def _bus(request: Request) -> EventBus:
+    bus: EventBus = request.app.state.bus
+    return bus
+
+
+class StreamSession:
+    """One SSE connection: what it has sent, so nothing is sent twice."""
+
+    def __init__(self, request: Request, task_id: str, cursor: str, with_ids: bool) -> None:
+        state = request.app.state
+        self.store: SqlStore = state.store
+        self.bus: EventBus = state.bus
+        self.fanout: Fanout = state.fanout
+        self.ping_seconds: float = state.settings.sse_ping_seconds
+        self.task_id = task_id
+        self.cursor = cursor
+        self.with_ids = with_ids
+        self.sent_versions: set[int] = set()
+        self.finished = False
+
+    def render(self, entry: Entry) -> bytes | None:
+        """The frame for ``entry``, or None to skip it; sets ``finished`` on a terminal one."""
+        key = entry.key
+        if key <= parse_id(self.cursor):
+            return None
+        self.cursor = entry.id
+        event = entry.event
+        if not event:
+            return None  # not an event object: a foreign writer's entry
+        if event.get("type") == "task_updated":
+            task = event.get("task") or {}
+            version = task.get("version")
+            # The relay delivers at least once: a change already shown is not shown again.
+            if isinstance(version, int) and version in self.sent_versions:
+                return None
+            if isinstance(version, int):
+                self.sent_versions.add(version)
+            self.finished = status.is_terminal(str(task.get("status")))
+        return sse.frame(entry.data, entry.id if self.with_ids else None)
+
+    async def backlog(self) -> AsyncIterator[bytes]:
+        """Every entry the stream holds after the cursor, page by page."""
+        while not self.finished:
+            page = await self.bus.read_after(self.task_id, self.cursor)
+            if not page:
+                return
+            for entry in page:
+                out = self.render(entry)
+                if out is not None:
+                    yield out
+                if self.finished:
+                    return
+
+    async def recheck(self) -> bytes | None:
+        """Each ping interval: a task found terminal or gone ends the stream."""
+        row = await self.store.get_task(self.task_id)
+        if row is None:
+            self.finished = True
+            return None
+        if not status.is_terminal(row["status"]):
+            return None
+        self.finished = True
+        if row["version"] in self.sent_versions:
+            return None
+        return sse.encode_event(_task_updated(row))
+
+    async def live(self) -> AsyncIterator[bytes]:
+        yield sse.connected(self.task_id)
+        viewer = await self.fanout.subscribe(self.task_id, self.cursor)
+        try:
+            async for frame in self.backlog():
+                yield frame
+            quiet_since = time.monotonic()
+            while not self.finished:
+                wait = self.ping_seconds - (time.monotonic() - quiet_since)
+                entry = await viewer.next(max(wait, 0.0))
+                if entry is None:
+                    yield sse.keepalive(self.with_ids)
+                    quiet_since = time.monotonic()
+                    if (out := await self.recheck()) is not None:
+                        yield out
+                    continue
+                if (out := self.render(entry)) is not None:
+                    yield out
+                    quiet_since = time.monotonic()
+        except ViewerTooSlow:
+            yield sse.error(sse.TOO_SLOW)
+        except errors.BusUnavailable:
+            yield sse.error("stream unavailable; reconnect")
+        finally:
+            self.fanout.unsubscribe(viewer)
+
+
+def _task_updated(row: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "task_updated", "task": models.task_wire(row)}
+
+
+def _stream(body: AsyncIterator[bytes] | list[bytes]) -> StreamingResponse:
+    async def from_list(frames: list[bytes]) -> AsyncIterator[bytes]:
+        for f in frames:
+            yield f
+
+    content = from_list(body) if isinstance(body, list) else body
+    return StreamingResponse(content, media_type=sse.MEDIA_TYPE, headers=sse.HEADERS)
+
+
+def _resume_cursor(header: str | None, query: str | None) -> str | None:
+    raw = header if header else query
+    if not raw:
+        return None
+    try:
+        parse_id(raw.strip())
+    except ValueError:
+        raise errors.BadRequest(
+            f"Last-Event-ID {raw!r} is not a stream entry id such as 1700000000000-0."
+        ) from None
+    return raw.strip()
+
+
+async def _open(
+    request: Request, row: dict[str, Any], cursor: str | None, with_ids: bool
+) -> Response:
+    task_id = row["id"]
+    bus = _bus(request)
+    terminal = status.is_terminal(row["status"])
+    if terminal and cursor is None:
+        # Late connect: the current row tells the end; the conversation is read over REST.
+        # With ids the frame carries the stream's end, so a browser's reconnect gets 204.
+        end: str | None = None
+        if with_ids:
+            try:
+                end = await bus.last_id(task_id)
+            except errors.BusUnavailable:
+                end = None
+        return _stream([sse.connected(task_id), sse.encode_event(_task_updated(row), end)])
+    session = StreamSession(request, task_id, cursor or await bus.last_id(task_id), with_ids)
+    if terminal:
+        frames = [out async for out in session.backlog()]
+        if not frames:
+            return Response(status_code=204, headers=sse.HEADERS)
+        return _stream([sse.connected(task_id), *frames])
+    return _stream(session.live())
+
+
+LastEventIdHeader = Annotated[str | None, Header(alias="Last-Event-ID")]
+
+
+@router.get("/tasks/name/{task_name}/stream")
+async def stream_task_by_name(
+    request: Request,
+    task_name: str,
+    store: StoreDep,
+    _principal: PrincipalDep,
+    last_event_id_header: LastEventIdHeader = None,
+    last_event_id: str | None = None,
+    ids: str | None = None,
+) -> Response:
+    row = await store.get_task_by_name(task_name)
+    if row is None:
+        raise errors.NotFound.by_name(task_name)
+    cursor = _resume_cursor(last_event_id_header, last_event_id)
+    return await _open(request, row, cursor, cursor is not None or (ids or "").lower() in _YES)
+
+
+@router.get("/tasks/{task_id}/stream")
+async def stream_task(
+    request: Request,
+    task_id: str,
+    store: StoreDep,
+    _principal: PrincipalDep,
+    last_event_id_header: LastEventIdHeader = None,
+    last_event_id: str | None = None,
+    ids: str | None = None,
+) -> Response:
+    cursor = _resume_cursor(last_event_id_header, last_event_id)
+    row = await store.get_task(task_id)
+    if row is None:
+        # As Agentex: an unknown id is an error event on the stream, not an HTTP error.
+        return _stream([sse.error(f"Task {task_id} not found")])
+    return await _open(request, row, cursor, cursor is not None or (ids or "").lower() in _YES)
+
+
+class StreamUpdate(BaseModel):
+    """A message update an agent publishes (Agentex's ``TaskMessageUpdate`` shapes)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: Literal["start", "delta", "full", "done"]
+
+
+UpdatesBody = Annotated[StreamUpdate | list[StreamUpdate], Body()]
+
+
+@router.post("/tasks/{task_id}/stream/events")
+async def publish_stream_events(
+    request: Request, task_id: str, updates: UpdatesBody, store: StoreDep, _p: PrincipalDep
+) -> dict[str, Any]:
+    """Publish ``start/delta/full/done`` updates for agents without Redis access."""
+    await live_task(store, task_id)
+    bus = _bus(request)
+    items = updates if isinstance(updates, list) else [updates]
+    entry_ids = [await bus.publish(task_id, u.model_dump(mode="json")) for u in items]
+    return {"task_id": task_id, "ids": entry_ids}

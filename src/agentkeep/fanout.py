@@ -1,0 +1,137 @@
+"""Fan-out: one bus reader per process, delivering to every viewer through bounded queues.
+
+Agentex opened a blocking Redis read per viewer; here a single loop waits on every watched
+task at once (``bus.wait``) and copies each entry into the queue of each viewer of that
+task. A viewer whose queue is full is marked too slow and dropped rather than allowed to
+hold up the others; it can resume by id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from agentkeep import errors
+from agentkeep.bus.base import Entry, EventBus, parse_id
+
+log = logging.getLogger(__name__)
+
+#: How long one blocking read may last before the loop refreshes its cursors anyway.
+READ_BLOCK_SECONDS = 5.0
+
+
+class ViewerTooSlow(Exception):
+    """The viewer's queue overflowed; its connection must end."""
+
+
+class Viewer:
+    """One SSE connection's subscription to one task."""
+
+    def __init__(self, task_id: str, maxsize: int) -> None:
+        self.task_id = task_id
+        self.queue: asyncio.Queue[Entry] = asyncio.Queue(maxsize)
+        self.too_slow = False
+
+    def offer(self, entry: Entry) -> None:
+        try:
+            self.queue.put_nowait(entry)
+        except asyncio.QueueFull:
+            self.too_slow = True
+
+    async def next(self, timeout: float) -> Entry | None:
+        """The next entry, or None after ``timeout`` of quiet; raises ``ViewerTooSlow``."""
+        if self.too_slow:
+            raise ViewerTooSlow
+        try:
+            async with asyncio.timeout(timeout):
+                entry = await self.queue.get()
+        except TimeoutError:
+            return None
+        if self.too_slow:
+            raise ViewerTooSlow
+        return entry
+
+
+class Fanout:
+    def __init__(self, bus: EventBus, *, queue_size: int = 1000) -> None:
+        self.bus = bus
+        self.queue_size = queue_size
+        self._viewers: dict[str, set[Viewer]] = {}
+        # The loop's position per watched task. Viewers that resume from further back read
+        # their own backlog first (see ``subscribe``), so one cursor per task is enough.
+        self._cursors: dict[str, str] = {}
+        self._watching = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="agentkeep-fanout")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    @property
+    def viewer_count(self) -> int:
+        return sum(len(v) for v in self._viewers.values())
+
+    async def subscribe(self, task_id: str, cursor: str) -> Viewer:
+        """Deliver the entries of ``task_id`` that arrive from now on to a new viewer.
+
+        The caller reads its own backlog after ``cursor`` once subscribed: whatever the loop
+        has not reached is then in that backlog, and whatever the loop delivers is in the
+        queue. Entries seen twice that way are dropped by id on the viewer's side.
+        """
+        viewer = Viewer(task_id, self.queue_size)
+        if task_id not in self._cursors:
+            # Start the loop at the stream's end, not at the viewer's (possibly old) resume
+            # cursor: replaying a long backlog through the queue would overflow it.
+            try:
+                start = await self.bus.last_id(task_id)
+            except errors.BusUnavailable:
+                start = cursor
+            self._cursors.setdefault(task_id, start)
+            # The loop may be blocked on the old set of tasks: wake it to add this one.
+            with contextlib.suppress(errors.BusUnavailable):
+                await self.bus.interrupt()
+        self._viewers.setdefault(task_id, set()).add(viewer)
+        self._watching.set()
+        return viewer
+
+    def unsubscribe(self, viewer: Viewer) -> None:
+        viewers = self._viewers.get(viewer.task_id)
+        if viewers is None:
+            return
+        viewers.discard(viewer)
+        if not viewers:
+            del self._viewers[viewer.task_id]
+            self._cursors.pop(viewer.task_id, None)
+
+    def _deliver(self, task_id: str, entries: list[Entry]) -> None:
+        if task_id not in self._cursors:
+            return  # every viewer left while the read was in flight
+        if parse_id(entries[-1].id) > parse_id(self._cursors[task_id]):
+            self._cursors[task_id] = entries[-1].id
+        for viewer in list(self._viewers.get(task_id, ())):
+            for entry in entries:
+                viewer.offer(entry)
+
+    async def _run(self) -> None:
+        backoff = 0.05
+        while True:
+            if not self._cursors:
+                self._watching.clear()
+                await self._watching.wait()
+                continue
+            try:
+                ready = await self.bus.wait(dict(self._cursors), READ_BLOCK_SECONDS)
+            except errors.BusUnavailable:
+                log.warning("stream reader: bus unavailable, retrying in %.2fs", backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 2.0)
+                continue
+            backoff = 0.05
+            for task_id, entries in ready.items():
+                self._deliver(task_id, entries)

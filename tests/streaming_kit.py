@@ -1,0 +1,108 @@
+"""Streaming test kit: a real in-process server, and a strict SSE reader that keeps the raw
+text so frame bytes can be checked."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import orjson
+import uvicorn
+
+
+@dataclass
+class Frame:
+    id: str | None = None
+    data: dict[str, Any] | None = None
+    comment: str | None = None
+
+    @property
+    def type(self) -> str | None:
+        return None if self.data is None else self.data.get("type")
+
+
+class SseReader:
+    def __init__(self, response: httpx.Response) -> None:
+        self.response = response
+        self.raw = ""
+        self._chunks = response.aiter_text()
+        self._buffer = ""
+
+    async def _line(self) -> str | None:
+        while "\n" not in self._buffer:
+            try:
+                chunk = await anext(self._chunks)
+            except StopAsyncIteration:
+                return None
+            self.raw += chunk
+            self._buffer += chunk
+        line, _, self._buffer = self._buffer.partition("\n")
+        return line
+
+    async def next(self, timeout: float = 10) -> Frame | None:
+        """The next event or comment; None at the end of the stream."""
+        async with asyncio.timeout(timeout):
+            frame = Frame()
+            data: list[str] = []
+            while (line := await self._line()) is not None:
+                if line.startswith(":"):
+                    return Frame(comment=line[1:])
+                if line.startswith("id: "):
+                    frame.id = line[4:]
+                elif line.startswith("data: "):
+                    data.append(line[6:])
+                elif line == "" and data:
+                    frame.data = orjson.loads("\n".join(data))
+                    return frame
+            return None
+
+    async def event(self, timeout: float = 10) -> Frame | None:
+        """The next event, skipping keepalives; None at the end of the stream."""
+        while (frame := await self.next(timeout)) is not None:
+            if frame.comment is None:
+                return frame
+        return None
+
+    async def rest(self, timeout: float = 10) -> list[Frame]:
+        """Every remaining event until the stream ends."""
+        frames = []
+        while (frame := await self.event(timeout)) is not None:
+            frames.append(frame)
+        return frames
+
+
+@contextlib.asynccontextmanager
+async def open_stream(
+    http: httpx.AsyncClient, path: str, **kwargs: Any
+) -> AsyncIterator[SseReader]:
+    async with http.stream("GET", path, **kwargs) as response:
+        yield SseReader(response)
+
+
+@contextlib.asynccontextmanager
+async def serve_in_process(app: Any) -> AsyncIterator[str]:
+    """Serve ``app`` with uvicorn on a real socket in this event loop; yield its base URL.
+
+    Streaming tests need this: ``httpx.ASGITransport`` buffers a response until the app
+    returns, which an endless SSE stream never does. The socket listens before uvicorn
+    starts, so clients may connect at once (they queue until the lifespan has started).
+    """
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    config = uvicorn.Config(
+        app, log_level="warning", lifespan="on", ws="none", timeout_graceful_shutdown=1
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
