@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -106,3 +107,29 @@ async def serve_in_process(app: Any) -> AsyncIterator[str]:
         server.should_exit = True
         await task
         sock.close()
+
+
+async def make_task(http: httpx.AsyncClient, name: str | None = None) -> dict[str, Any]:
+    agent = await http.post(
+        "/agents/register",
+        json={
+            "name": f"agent-{uuid.uuid4().hex[:8]}",
+            "description": "d",
+            "acp_url": "http://127.0.0.1:9",
+            "acp_type": "sync",
+        },
+    )
+    params: dict[str, Any] = {"name": name} if name else {}
+    r = await http.post(
+        f"/agents/{agent.json()['id']}/rpc",
+        json={"jsonrpc": "2.0", "id": 1, "method": "task/create", "params": params},
+    )
+    return dict(r.json()["result"])
+
+
+async def publish(http: httpx.AsyncClient, task_id: str, *deltas: str) -> None:
+    body = [
+        {"type": "delta", "index": 0, "delta": {"type": "text", "text_delta": d}} for d in deltas
+    ]
+    r = await http.post(f"/tasks/{task_id}/stream/events", json=body)
+    assert r.status_code == 200, r.text
