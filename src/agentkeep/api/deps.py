@@ -19,10 +19,15 @@ from agentkeep.store import SqlStore
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling. ``agent`` is set for callers that present an agent key."""
+    """Who is calling. ``agent`` is set for callers that present an agent key.
+
+    ``scoped`` marks an agent key used without an API key while API keys are configured:
+    such a caller reaches only its own tasks on task-scoped REST routes.
+    """
 
     credential: str
     agent: dict[str, Any] | None = None
+    scoped: bool = False
 
     @property
     def actor(self) -> str:
@@ -62,27 +67,78 @@ def _api_key(request: Request) -> str | None:
 async def get_principal(request: Request) -> Principal:
     """Authenticate the caller.
 
-    Without configured API keys nothing is required, but an ``x-agent-api-key`` that is
-    sent must be a real one: a wrong agent key is always 401, so a misconfigured agent
-    learns at once instead of acting anonymously.
+    An ``x-agent-api-key`` that is sent must be real, whether or not API keys are
+    configured: a wrong agent key is always 401, so a misconfigured agent learns at once
+    instead of acting anonymously. A configured API key is accepted in that header too
+    (agentex-sdk agents can send nothing else), and an API key always wins over an agent
+    key: the caller then acts as an operator, unscoped.
     """
-    settings = get_settings(request)
-    keys = settings.api_key_map
-    if keys:
-        api_key = _api_key(request)
-        if api_key is not None and api_key in keys:
-            return Principal(f"api-key:{keys[api_key]}")
+    keys = get_settings(request).api_key_map
+    api_key = _api_key(request)
+    api_name = keys.get(api_key) if api_key is not None else None
     agent_key = request.headers.get("x-agent-api-key")
+    agent: dict[str, Any] | None = None
     if agent_key:
-        agent = await get_store(request).agent_by_key(agent_key)
-        if agent is None:
-            raise errors.Unauthorized()
+        if agent_key in keys:
+            api_name = api_name or keys[agent_key]
+        else:
+            agent = await get_store(request).agent_by_key(agent_key)
+            if agent is None:
+                raise errors.Unauthorized()
+    if api_name is not None:
+        return Principal(f"api-key:{api_name}", agent)
+    if agent is not None:
         # The id after '#' keeps two agents of one name (one deleted) apart in idempotency
         # scopes; the history shows only ``agent:<name>``.
-        return Principal(f"agent:{agent['name']}#{agent['id']}", agent)
+        return Principal(f"agent:{agent['name']}#{agent['id']}", agent, scoped=bool(keys))
     if keys:
         raise errors.Unauthorized()
     return ANONYMOUS
+
+
+@dataclass(frozen=True, slots=True)
+class TaskAccess:
+    """The one gate for task-scoped REST routes.
+
+    An agent key (with API keys configured) reaches only the tasks linked to its agent and
+    the tasks it created over RPC. Any other task answers exactly like a task that does not
+    exist (404 ``Item with id '<id>' does not exist.``), never 403: a 403 would confirm to
+    a foreign agent that the id or name is real.
+    """
+
+    store: SqlStore
+    principal: Principal
+
+    @property
+    def agent_id(self) -> str | None:
+        """The agent the caller is confined to, or None for unrestricted callers."""
+        agent = self.principal.agent
+        return agent["id"] if self.principal.scoped and agent is not None else None
+
+    async def allows(self, task_id: str | None) -> bool:
+        """Whether a row tied to ``task_id`` is visible (rows tied to no task are)."""
+        if task_id is None or self.agent_id is None:
+            return True
+        return await self.store.task_reachable(task_id, self.agent_id)
+
+    async def require(self, task_id: str) -> None:
+        """Refuse a task this caller may not reach; no query for unrestricted callers."""
+        if self.agent_id is not None and not await self.store.task_reachable(
+            task_id, self.agent_id
+        ):
+            raise errors.NotFound.by_id(task_id)
+
+    async def require_name(self, name: str) -> None:
+        if self.agent_id is None:
+            return
+        row = await self.store.get_task_by_name(name)
+        if row is None or not await self.store.task_reachable(row["id"], self.agent_id):
+            raise errors.NotFound.by_name(name)
+
+    async def child_of(self, task_id: str) -> None:
+        """A child resource's task: it must exist (deleted is fine) and be reachable."""
+        if not await self.store.task_reachable(task_id, self.agent_id):
+            raise errors.NotFound.by_id(task_id)
 
 
 StoreDep = Annotated[SqlStore, Depends(get_store)]
@@ -90,6 +146,15 @@ LifecycleDep = Annotated[Lifecycle, Depends(get_lifecycle)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 RequestIdDep = Annotated[str, Depends(request_id)]
+
+
+def get_task_access(store: StoreDep, principal: PrincipalDep) -> TaskAccess:
+    # FastAPI caches ``get_principal`` per request: routes that also take PrincipalDep
+    # authenticate once.
+    return TaskAccess(store, principal)
+
+
+TaskAccessDep = Annotated[TaskAccess, Depends(get_task_access)]
 
 
 def if_match(request: Request) -> int | None:

@@ -17,6 +17,7 @@ from agentkeep.api.deps import (
     RequestIdDep,
     SettingsDep,
     StoreDep,
+    TaskAccessDep,
 )
 from agentkeep.api.schemas import TaskUpdate
 from agentkeep.domain import models
@@ -74,7 +75,7 @@ def _metadata_filter(raw: str | None) -> dict[str, Any] | None:
 @router.get("/tasks")
 async def list_tasks(
     store: StoreDep,
-    _principal: PrincipalDep,
+    access: TaskAccessDep,
     relationships: Relationships = [],  # noqa: B006  (FastAPI copies defaults)
     agent_id: str | None = None,
     agent_name: str | None = None,
@@ -99,6 +100,7 @@ async def list_tasks(
         agent_name=agent_name,
         status=status,
         metadata=_metadata_filter(task_metadata),
+        visible_to=access.agent_id,
         limit=limit or 50,
         page_number=page_number,
         order_by=order_by,
@@ -117,9 +119,10 @@ async def list_tasks(
 async def get_task_by_name(
     name: str,
     store: StoreDep,
-    _principal: PrincipalDep,
+    access: TaskAccessDep,
     relationships: Relationships = [],  # noqa: B006
 ) -> Response:
+    await access.require_name(name)
     return await _task_response(store, await live_task_by_name(store, name), relationships)
 
 
@@ -127,9 +130,10 @@ async def get_task_by_name(
 async def get_task(
     task_id: str,
     store: StoreDep,
-    _principal: PrincipalDep,
+    access: TaskAccessDep,
     relationships: Relationships = [],  # noqa: B006
 ) -> Response:
+    await access.require(task_id)
     return await _task_response(store, await live_task(store, task_id), relationships)
 
 
@@ -171,7 +175,9 @@ async def update_task_by_name(
     principal: PrincipalDep,
     settings: SettingsDep,
     expected: IfMatchDep,
+    access: TaskAccessDep,
 ) -> Response:
+    await access.require_name(name)
     row = await live_task_by_name(lifecycle.store, name)
     return await _update(request, row["id"], body, lifecycle, principal, settings, expected)
 
@@ -185,14 +191,21 @@ async def update_task(
     principal: PrincipalDep,
     settings: SettingsDep,
     expected: IfMatchDep,
+    access: TaskAccessDep,
 ) -> Response:
+    await access.require(task_id)
     return await _update(request, task_id, body, lifecycle, principal, settings, expected)
 
 
 @router.delete("/tasks/name/{name}")
 async def delete_task_by_name(
-    name: str, lifecycle: LifecycleDep, principal: PrincipalDep, rid: RequestIdDep
+    name: str,
+    lifecycle: LifecycleDep,
+    principal: PrincipalDep,
+    rid: RequestIdDep,
+    access: TaskAccessDep,
 ) -> Response:
+    await access.require_name(name)
     row = await live_task_by_name(lifecycle.store, name)
     await lifecycle.delete(row["id"], Change(principal.actor, rid, "Task deleted successfully"))
     return responses.json({"id": row["id"], "message": f"Task '{name}' deleted successfully"})
@@ -200,14 +213,20 @@ async def delete_task_by_name(
 
 @router.delete("/tasks/{task_id}")
 async def delete_task(
-    task_id: str, lifecycle: LifecycleDep, principal: PrincipalDep, rid: RequestIdDep
+    task_id: str,
+    lifecycle: LifecycleDep,
+    principal: PrincipalDep,
+    rid: RequestIdDep,
+    access: TaskAccessDep,
 ) -> Response:
+    await access.require(task_id)
     await lifecycle.delete(task_id, Change(principal.actor, rid, "Task deleted successfully"))
     return responses.json({"id": task_id, "message": f"Task {task_id} deleted successfully"})
 
 
 @router.get("/tasks/{task_id}/history")
-async def task_history(task_id: str, store: StoreDep, _principal: PrincipalDep) -> Response:
+async def task_history(task_id: str, store: StoreDep, access: TaskAccessDep) -> Response:
+    await access.require(task_id)
     if await store.get_task(task_id) is None:
         raise errors.NotFound.by_id(task_id)
     rows = await store.task_history(task_id)

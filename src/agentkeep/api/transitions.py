@@ -18,6 +18,7 @@ from agentkeep.api.deps import (
     PrincipalDep,
     RequestIdDep,
     SettingsDep,
+    TaskAccessDep,
 )
 from agentkeep.api.schemas import TransitionBody
 from agentkeep.api.tasks import live_task_by_name
@@ -61,8 +62,10 @@ def _by_id(verb: str) -> Endpoint:
         settings: SettingsDep,
         expected: IfMatchDep,
         rid: RequestIdDep,
+        access: TaskAccessDep,
         body: TransitionBody | None = None,
     ) -> Response:
+        await access.require(task_id)
         return await _run(
             verb, task_id, body, request, lifecycle, principal, settings, expected, rid
         )
@@ -79,8 +82,10 @@ def _by_name(verb: str) -> Endpoint:
         settings: SettingsDep,
         expected: IfMatchDep,
         rid: RequestIdDep,
+        access: TaskAccessDep,
         body: TransitionBody | None = None,
     ) -> Response:
+        await access.require_name(name)
         row = await live_task_by_name(lifecycle.store, name)
         return await _run(
             verb, row["id"], body, request, lifecycle, principal, settings, expected, rid

@@ -215,6 +215,6 @@ class MessagesMixin(SqlBase):
 
     def _content_contains(self, partial: dict[str, Any]) -> Any:
         if self.dialect == "postgresql":
-            return messages.c.content.op("@>")(literal(partial, JSONB))
+            return messages.c.content.bool_op("@>")(literal(partial, JSONB))
         fn = getattr(func, jsonmatch.SQLITE_FUNCTION)
         return fn(messages.c.content, orjson.dumps(partial).decode()) == 1

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from agentkeep import errors
 from agentkeep.domain import models, status
 from agentkeep.store import jsonmatch
+from agentkeep.store.access import reachable_task_ids
 from agentkeep.store.sql import SqlBase
 from agentkeep.store.tables import agents, task_agents, task_history, tasks, trackers
 
@@ -40,6 +41,8 @@ class TaskQuery:
     agent_name: str | None = None
     status: str | None = None
     metadata: dict[str, Any] | None = None
+    #: Only tasks this agent may reach (agent-key callers); None: no restriction.
+    visible_to: str | None = None
     limit: int = 50
     page_number: int = 1
     order_by: str | None = None
@@ -96,6 +99,8 @@ class TasksMixin(SqlBase):
             stmt = stmt.where(tasks.c.status == q.status)
         if q.metadata is not None:
             stmt = stmt.where(self._contains(q.metadata))
+        if q.visible_to is not None:
+            stmt = stmt.where(tasks.c.id.in_(reachable_task_ids(q.visible_to)))
         stmt = stmt.order_by(*self._task_order(q)).limit(q.limit)
         stmt = stmt.offset((q.page_number - 1) * q.limit)
         async with self.read() as conn:

@@ -1,0 +1,120 @@
+"""Spans (the UI's traces panel): create with a client-supplied id, patch, get, list."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Response
+from pydantic import BaseModel, Field
+
+from agentkeep import errors
+from agentkeep.api import paging, responses
+from agentkeep.api.deps import StoreDep, TaskAccess, TaskAccessDep
+from agentkeep.domain import models
+from agentkeep.store import SqlStore
+from agentkeep.store.spans import SPAN_ORDER_FIELDS, SpanQuery
+
+router = APIRouter(tags=["spans"])
+
+#: ``input``, ``output`` and ``data``: an object, a list of objects, or null.
+SpanPayload = dict[str, Any] | list[dict[str, Any]] | None
+#: Columns a PATCH may not set to null (the client's Span model requires them).
+REQUIRED = ("name", "trace_id", "start_time")
+
+
+class SpanCreate(BaseModel):
+    id: str | None = Field(None, min_length=1, max_length=255)
+    trace_id: str = Field(min_length=1, max_length=255)
+    name: str
+    start_time: datetime
+    end_time: datetime | None = None
+    task_id: str | None = None
+    parent_id: str | None = Field(None, max_length=255)
+    input: SpanPayload = None
+    output: SpanPayload = None
+    data: SpanPayload = None
+
+
+class SpanPatch(BaseModel):
+    trace_id: str | None = Field(None, min_length=1, max_length=255)
+    name: str | None = None
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    task_id: str | None = None
+    parent_id: str | None = Field(None, max_length=255)
+    input: SpanPayload = None
+    output: SpanPayload = None
+    data: SpanPayload = None
+
+
+def _utc_times(values: dict[str, Any]) -> dict[str, Any]:
+    for key in ("start_time", "end_time"):
+        if isinstance(values.get(key), datetime):
+            values[key] = models.as_utc(values[key])
+    return values
+
+
+async def _visible_span(store: SqlStore, access: TaskAccess, span_id: str) -> dict[str, Any]:
+    row = await store.get_span(span_id)
+    if row is None or not await access.allows(row["task_id"]):
+        raise errors.NotFound.by_id(span_id)
+    return row
+
+
+@router.post("/spans")
+async def create_span(body: SpanCreate, store: StoreDep, access: TaskAccessDep) -> Response:
+    if body.task_id is not None:
+        await access.require(body.task_id)
+    # A duplicate id is 400 "Item already exists…" (the store translates the violation).
+    row = await store.create_span(_utc_times(body.model_dump()))
+    return responses.json(models.span_wire(row))
+
+
+@router.patch("/spans/{span_id}")
+async def update_span(
+    span_id: str, body: SpanPatch, store: StoreDep, access: TaskAccessDep
+) -> Response:
+    changes = _utc_times(body.model_dump(exclude_unset=True))
+    nulled = [k for k in REQUIRED if k in changes and changes[k] is None]
+    if nulled:
+        raise errors.BadRequest(f"{', '.join(nulled)} cannot be null.")
+    await _visible_span(store, access, span_id)
+    if changes.get("task_id") is not None:
+        await access.require(changes["task_id"])
+    row = await store.update_span(span_id, changes)
+    if row is None:
+        raise errors.NotFound.by_id(span_id)
+    return responses.json(models.span_wire(row))
+
+
+@router.get("/spans/{span_id}")
+async def get_span(span_id: str, store: StoreDep, access: TaskAccessDep) -> Response:
+    return responses.json(models.span_wire(await _visible_span(store, access, span_id)))
+
+
+@router.get("/spans")
+async def list_spans(
+    store: StoreDep,
+    access: TaskAccessDep,
+    trace_id: str | None = None,
+    task_id: str | None = None,
+    limit: paging.Limit = paging.DEFAULT_LIMIT,
+    page_number: paging.PageNumber = 1,
+    order_by: str | None = None,
+    order_direction: str = "asc",
+) -> Response:
+    if task_id is not None:
+        await access.require(task_id)
+    rows = await store.list_spans(
+        SpanQuery(
+            trace_id=trace_id,
+            task_id=task_id,
+            visible_to=access.agent_id,
+            limit=paging.limit_or_default(limit),
+            page_number=page_number,
+            order_by=paging.order_field(order_by, SPAN_ORDER_FIELDS, "start_time", "spans"),
+            descending=paging.descending(order_direction),
+        )
+    )
+    return responses.json([models.span_wire(r) for r in rows])
