@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import subprocess
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -133,3 +134,39 @@ async def publish(http: httpx.AsyncClient, task_id: str, *deltas: str) -> None:
     ]
     r = await http.post(f"/tasks/{task_id}/stream/events", json=body)
     assert r.status_code == 200, r.text
+
+
+class RedisProcess:
+    """A throwaway ``redis-server`` this test owns: it may stop and restart it at will
+    (never the shared Redis on 6379). Nothing is persisted, as in an outage that loses
+    the streams."""
+
+    def __init__(self) -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = int(s.getsockname()[1])
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen[str] | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
+            + ["--appendonly", "no", "--loglevel", "notice"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        # Redis says when it accepts connections: wait for that line, not for a guess.
+        for line in self.proc.stdout:
+            if "Ready to accept connections" in line:
+                return
+        raise RuntimeError(f"redis-server on port {self.port} did not start")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            if self.proc.stdout is not None:
+                self.proc.stdout.close()
+            self.proc = None

@@ -77,14 +77,16 @@ class Fanout:
     def viewer_count(self) -> int:
         return sum(len(v) for v in self._viewers.values())
 
-    async def subscribe(self, task_id: str, cursor: str) -> Viewer:
+    async def subscribe(
+        self, task_id: str, cursor: str, *, queue_size: int | None = None
+    ) -> Viewer:
         """Deliver the entries of ``task_id`` that arrive from now on to a new viewer.
 
         The caller reads its own backlog after ``cursor`` once subscribed: whatever the loop
         has not reached is then in that backlog, and whatever the loop delivers is in the
         queue. Entries seen twice that way are dropped by id on the viewer's side.
         """
-        viewer = Viewer(task_id, self.queue_size)
+        viewer = Viewer(task_id, queue_size or self.queue_size)
         if task_id not in self._cursors:
             # Start the loop at the stream's end, not at the viewer's (possibly old) resume
             # cursor: replaying a long backlog through the queue would overflow it.

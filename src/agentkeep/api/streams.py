@@ -7,6 +7,7 @@ the entries after the cursor, live, with a ``:ping`` after each quiet ping inter
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
@@ -20,12 +21,14 @@ from agentkeep.api.deps import PrincipalDep, StoreDep
 from agentkeep.api.tasks import live_task
 from agentkeep.bus.base import Entry, EventBus, parse_id
 from agentkeep.domain import models, status
-from agentkeep.fanout import Fanout, ViewerTooSlow
+from agentkeep.fanout import Fanout, Viewer, ViewerTooSlow
 from agentkeep.store import SqlStore
 
 router = APIRouter(tags=["streams"])
 
 _YES = frozenset({"1", "true", "yes", "on"})
+#: How often a viewer whose backlog read failed (bus unreachable) tries again.
+BACKLOG_RETRY_SECONDS = 0.25
 
 
 def _bus(request: Request) -> EventBus:
@@ -98,27 +101,47 @@ class StreamSession:
         yield sse.connected(self.task_id)
         viewer = await self.fanout.subscribe(self.task_id, self.cursor)
         try:
-            async for frame in self.backlog():
+            async for out in self._follow(viewer):
+                yield out
+        except ViewerTooSlow:
+            yield sse.error(sse.TOO_SLOW)
+        finally:
+            self.fanout.unsubscribe(viewer)
+
+    async def _catch_up(self) -> list[bytes] | None:
+        """The backlog after the cursor, or None while the bus is unreachable."""
+        try:
+            return [out async for out in self.backlog()]
+        except errors.BusUnavailable:
+            return None
+
+    async def _follow(self, viewer: Viewer) -> AsyncIterator[bytes]:
+        backlog = await self._catch_up()
+        quiet_since = time.monotonic()
+        while True:
+            for frame in backlog or ():
                 yield frame
-            quiet_since = time.monotonic()
-            while not self.finished:
-                wait = self.ping_seconds - (time.monotonic() - quiet_since)
-                entry = await viewer.next(max(wait, 0.0))
-                if entry is None:
-                    yield sse.keepalive(self.with_ids)
-                    quiet_since = time.monotonic()
-                    if (out := await self.recheck()) is not None:
-                        yield out
-                    continue
+                quiet_since = time.monotonic()
+            if backlog:
+                backlog = []
+            if self.finished:
+                return
+            wait = max(self.ping_seconds - (time.monotonic() - quiet_since), 0.0)
+            if backlog is None:
+                # Live entries wait in the queue until the backlog is read: they must not
+                # overtake it. Meanwhile keep retrying the bus, and keep pinging.
+                await asyncio.sleep(min(wait, BACKLOG_RETRY_SECONDS))
+                backlog = await self._catch_up()
+            elif (entry := await viewer.next(wait)) is not None:
                 if (out := self.render(entry)) is not None:
                     yield out
                     quiet_since = time.monotonic()
-        except ViewerTooSlow:
-            yield sse.error(sse.TOO_SLOW)
-        except errors.BusUnavailable:
-            yield sse.error("stream unavailable; reconnect")
-        finally:
-            self.fanout.unsubscribe(viewer)
+                continue
+            if time.monotonic() - quiet_since >= self.ping_seconds:
+                yield sse.keepalive(self.with_ids)
+                quiet_since = time.monotonic()
+                if (out := await self.recheck()) is not None:
+                    yield out
 
 
 def _task_updated(row: dict[str, Any]) -> dict[str, Any]:
