@@ -21,7 +21,21 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agentkeep import errors, relay, sweeper
-from agentkeep.api import agents, health, responses, rpc, rpc_tasks, streams, tasks, transitions
+from agentkeep.api import (
+    agents,
+    events,
+    health,
+    messages,
+    responses,
+    rpc,
+    rpc_tasks,
+    spans,
+    states,
+    streams,
+    tasks,
+    tracker,
+    transitions,
+)
 from agentkeep.bus.base import EventBus
 from agentkeep.bus.memory import InMemoryBus
 from agentkeep.bus.redis import RedisStreamsBus
@@ -146,6 +160,10 @@ def create_app(
     for router in (health.router, agents.router, rpc.router, tasks.router, transitions.router):
         app.include_router(router)
     app.include_router(streams.router)
+
+    for router in (messages.router, states.router, events.router, tracker.router):
+        app.include_router(router)
+    app.include_router(spans.router)
 
     @app.get("/docs", include_in_schema=False)
     async def _docs() -> Response:
