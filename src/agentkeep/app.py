@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agentkeep import errors, relay, sweeper
+from agentkeep.acp import runtime as acp_runtime
 from agentkeep.api import (
     agents,
     events,
@@ -28,7 +29,9 @@ from agentkeep.api import (
     messages,
     responses,
     rpc,
+    rpc_control,
     rpc_tasks,
+    rpc_turns,
     spans,
     states,
     streams,
@@ -46,8 +49,8 @@ from agentkeep.store import SqlStore
 
 log = logging.getLogger(__name__)
 
-# Imported for its side effect: it registers ``task/create`` in ``rpc.METHODS``.
-_ = rpc_tasks
+# Imported for their side effect: they register the JSON-RPC methods in ``rpc.METHODS``.
+_ = (rpc_tasks, rpc_turns, rpc_control)
 
 
 class BodyLimit:
@@ -62,20 +65,33 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await _too_large(self.limit)(scope, receive, send)
+        if declared is not None and declared.isdigit():
+            # The server holds the client to its declared length, so checking it suffices.
+            if int(declared) > self.limit:
+                await _too_large(self.limit)(scope, receive, send)
+                return
+            await self.app(scope, receive, send)
             return
+        # A chunked body has no declared length: read it here, so that an oversized one is
+        # refused with 413 before any route parses it (FastAPI would turn an error raised
+        # mid-parse into a generic 400).
+        messages: list[Message] = []
         seen = 0
-
-        async def counting() -> Message:
-            nonlocal seen
+        while True:
             message = await receive()
+            messages.append(message)
             seen += len(message.get("body", b""))
             if seen > self.limit:
-                raise errors.PayloadTooLarge(_too_large_message(self.limit))
-            return message
+                await _too_large(self.limit)(scope, receive, send)
+                return
+            if message["type"] != "http.request" or not message.get("more_body"):
+                break
+        replay = iter(messages)
 
-        await self.app(scope, counting, send)
+        async def replayed() -> Message:
+            return next(replay, None) or await receive()
+
+        await self.app(scope, replayed, send)
 
 
 def _too_large_message(limit: int) -> str:
@@ -139,10 +155,19 @@ def create_app(
                 stack.push_async_callback(own_bus.close)
             app.state.bus = own_bus
             lifecycle.on_commit(app.state.count_change)
+            await acp_runtime.start(
+                stack,
+                app.state,
+                settings,
+                own_store,
+                lifecycle,
+                agent_client=agent_client,
+                http=http,
+            )
             app.state.fanout = await _start_streams(stack, settings, lifecycle, own_bus)
             if settings.background_workers:
                 sweep = asyncio.create_task(sweeper.run(lifecycle, settings.sweep_interval_seconds))
-                stack.callback(sweep.cancel)
+                stack.push_async_callback(_cancel, sweep)
             yield
 
     app = FastAPI(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -98,6 +100,34 @@ def worker_app() -> FastAPI:
 def migrate() -> None:
     """Apply pending database migrations and exit."""
     _migrate(load_settings())
+
+
+class AgentType(StrEnum):
+    sync = "sync"
+    async_ = "async"
+
+
+@cli.command("example-agent")
+def example_agent(
+    name: Annotated[str, typer.Option(help="Agent name (lowercase letters, digits, -).")],
+    agent_type: Annotated[
+        AgentType, typer.Option("--type", help="sync (echo) or async (greeter).")
+    ] = AgentType.sync,
+    server: Annotated[str, typer.Option(help="The agentkeep server.")] = "http://127.0.0.1:5003",
+    port: Annotated[int, typer.Option(help="Port the agent listens on.")] = 8000,
+    host: Annotated[str, typer.Option(help="Interface the agent binds and registers.")] = (
+        "127.0.0.1"
+    ),
+    api_key: Annotated[
+        str | None,
+        typer.Option(envvar="AGENT_API_KEY", help="Key to register with (servers with auth)."),
+    ] = None,
+) -> None:
+    """Run an example ACP agent that registers itself with the server."""
+    from agentkeep.examples import base, echo, greeter
+
+    module = echo if agent_type is AgentType.sync else greeter
+    asyncio.run(base.serve(module.build(server, name), host, port, api_key))
 
 
 def main() -> None:

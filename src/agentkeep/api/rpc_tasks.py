@@ -18,6 +18,12 @@ RESUMED_REASON = "Task resumed on next turn"
 @method("task/create", TaskCreateParams, {"sync", "async", "agentic"})
 async def task_create(ctx: RpcContext, p: TaskCreateParams) -> dict[str, Any]:
     row = await get_or_create_task(ctx, p)
+    if ctx.agent["acp_type"] in {"async", "agentic"}:
+        # Imported here: rpc_control builds on this module's get_or_create_task.
+        from agentkeep.api.rpc_control import forward_task_create
+
+        # The task, its link and tracker are committed: the agent may read them back.
+        row = await forward_task_create(ctx, row)
     return models.task_wire(row)
 
 

@@ -1,0 +1,90 @@
+"""Telling async agents about cancels they did not make: REST cancel and deadlines.
+
+Runs as a lifecycle after-commit hook. The forward happens in a background task, after
+the change has committed and without any transaction: the cancel is already the truth,
+and the agent is told best effort (lifecycle.md, cancel versus terminate). Skipped when:
+
+- the change was made by the agent itself (``agent:<its name>``): it knows;
+- the change came from RPC ``task/cancel``, which forwarded before its compare-and-set
+  (marked with ``already_forwarded()``), so each cancel reaches the agent once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from agentkeep import errors
+from agentkeep.acp import wire
+from agentkeep.acp.client import AgentClient
+from agentkeep.domain.status import TaskStatus
+from agentkeep.store import SqlStore
+
+log = logging.getLogger(__name__)
+
+#: Statuses whose arrival asks the agent to stop.
+NOTIFY_ON = frozenset({TaskStatus.CANCELED, TaskStatus.TIMED_OUT})
+ASYNC_TYPES = frozenset({"async", "agentic"})
+
+_forwarded: contextvars.ContextVar[bool] = contextvars.ContextVar("forwarded", default=False)
+
+
+@contextlib.contextmanager
+def already_forwarded() -> Iterator[None]:
+    """Mark changes made inside this block as already told to the agent."""
+    token = _forwarded.set(True)
+    try:
+        yield
+    finally:
+        _forwarded.reset(token)
+
+
+class CancelNotifier:
+    """After-commit hook: forward ``task/cancel`` to the task's async agents."""
+
+    def __init__(self, store: SqlStore, client: AgentClient) -> None:
+        self.store = store
+        self.client = client
+        self._pending: set[asyncio.Task[None]] = set()
+
+    async def on_commit(self, row: dict[str, Any], actor: str) -> None:
+        if row["status"] not in NOTIFY_ON or _forwarded.get():
+            return
+        # A strong reference until done: the loop keeps only weak ones to tasks.
+        job = asyncio.create_task(self._notify(dict(row), actor))
+        self._pending.add(job)
+        job.add_done_callback(self._pending.discard)
+
+    async def _notify(self, task: dict[str, Any], actor: str) -> None:
+        linked = await self.store.agents_of_tasks([task["id"]])
+        for agent in linked[task["id"]]:
+            if (
+                agent["acp_type"] not in ASYNC_TYPES
+                or not agent["acp_url"]
+                or agent["status"] == "Deleted"
+                or actor == f"agent:{agent['name']}"
+            ):
+                continue
+            try:
+                await self.client.call(
+                    await wire.target(self.store, agent),
+                    "task/cancel",
+                    wire.task_only(agent, task),
+                    task_id=task["id"],
+                )
+            except errors.UpstreamError as exc:
+                log.warning("task/cancel for task %s not delivered: %s", task["id"], exc.message)
+
+    async def wait(self) -> None:
+        """Wait for the notices under way (tests, and a clean shutdown)."""
+        while self._pending:
+            await asyncio.gather(*list(self._pending), return_exceptions=True)
+
+    async def close(self) -> None:
+        for job in list(self._pending):
+            job.cancel()
+        await asyncio.gather(*list(self._pending), return_exceptions=True)

@@ -1,0 +1,54 @@
+"""The params agents receive: full wire objects, exactly as clients read them.
+
+``agent`` is what ``GET /agents/{id}`` returns (``"Ready"``, timestamps, metadata),
+``task`` the full Task (``params``, ``task_metadata``), ``event`` the Event. agentex-sdk
+agents validate these with ``agentex.protocol.acp`` models, so a missing field is a
+broken agent on the other side.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from agentkeep.acp.client import AgentTarget
+from agentkeep.domain import models
+from agentkeep.store import SqlStore
+
+Row = Mapping[str, Any]
+
+
+async def target(store: SqlStore, agent: Row) -> AgentTarget:
+    """Where to call ``agent`` and the key it checks on every call."""
+    return AgentTarget(agent["name"], agent["acp_url"], await store.agent_key(agent["id"]))
+
+
+def task_create(agent: Row, task: Row) -> dict[str, Any]:
+    return {
+        "agent": models.agent_wire(agent),
+        "task": models.task_wire(task),
+        "params": task["params"],
+    }
+
+
+def message_send(agent: Row, task: Row, content: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "agent": models.agent_wire(agent),
+        "task": models.task_wire(task),
+        "content": content,
+        "stream": True,
+    }
+
+
+def event_send(agent: Row, task: Row, event: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "agent": models.agent_wire(agent),
+        "task": models.task_wire(task),
+        "event": event,
+        "request": None,
+    }
+
+
+def task_only(agent: Row, task: Row) -> dict[str, Any]:
+    """``task/cancel`` and ``task/interrupt``."""
+    return {"agent": models.agent_wire(agent), "task": models.task_wire(task)}
