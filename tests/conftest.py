@@ -165,7 +165,9 @@ class ServerProcess:
         return self.log.read_text(errors="replace")
 
 
-def start_server(env: dict[str, str], log: Path, *args: str) -> ServerProcess:
+def start_server(
+    env: dict[str, str], log: Path, *args: str, cwd: Path | None = None
+) -> ServerProcess:
     """Start ``agentkeep serve`` as a real process and wait until it answers /healthz."""
     port = free_port()
     full_env = {**os.environ, **env, "AGENTKEEP_PORT": str(port)}
@@ -175,6 +177,7 @@ def start_server(env: dict[str, str], log: Path, *args: str) -> ServerProcess:
             env=full_env,
             stdout=out,
             stderr=subprocess.STDOUT,
+            cwd=cwd,
         )
     server = ServerProcess(f"http://127.0.0.1:{port}", proc, log)
     deadline = time.monotonic() + 30

@@ -21,7 +21,8 @@ cli = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-err = Console(stderr=True)
+# soft_wrap: one-line errors stay one line whatever the terminal width.
+err = Console(stderr=True, soft_wrap=True)
 
 
 def load_settings() -> Settings:
