@@ -16,7 +16,7 @@ from agentkeep.app import create_app
 from agentkeep.bus.memory import InMemoryBus
 from agentkeep.settings import Settings
 from agentkeep.store import SqlStore
-from conftest import running_app
+from tests.conftest import running_app
 
 
 class RecordingBus(InMemoryBus):

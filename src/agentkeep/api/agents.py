@@ -62,10 +62,11 @@ async def _may_register(request: Request, settings: SettingsDep, body: AgentRegi
     if agent_key:
         store = get_store(request)
         owner = await store.agent_by_key(agent_key)
-        if (
-            owner is not None
-            and owner["id"] in {body.agent_id, None}
-            and (body.agent_id is not None or owner["name"] == body.name)
+        # The key re-registers its own agent only: named by id, or by its current name.
+        if owner is not None and (
+            owner["id"] == body.agent_id
+            if body.agent_id is not None
+            else owner["name"] == body.name
         ):
             return
     raise errors.Unauthorized()
