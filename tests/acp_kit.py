@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -112,7 +114,9 @@ class AgentProcess:
         return list(httpx.get(f"{self.url}/received", timeout=5).json())
 
 
-def spawn_agent(server_url: str, name: str, kind: str, log: Path) -> AgentProcess:
+def spawn_agent(
+    server_url: str, name: str, kind: str, log: Path, env: dict[str, str] | None = None
+) -> AgentProcess:
     port = free_port()
     with log.open("wb") as out:
         proc = subprocess.Popen(
@@ -122,6 +126,7 @@ def spawn_agent(server_url: str, name: str, kind: str, log: Path) -> AgentProces
             ],
             stdout=out,
             stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
         )
     return AgentProcess(name, f"http://127.0.0.1:{port}", proc, log)
 
@@ -161,6 +166,8 @@ async def await_registered(agent: AgentProcess, timeout: float = 30) -> AgentPro
 # ------------------------------------------------------------------ misbehaving agents
 
 Reply = Callable[[dict[str, Any], asyncio.StreamWriter], Awaitable[None]]
+#: The connection's reader, for replies that wait for the server to hang up.
+current_reader: contextvars.ContextVar[asyncio.StreamReader] = contextvars.ContextVar("reader")
 
 
 @dataclass
@@ -202,6 +209,7 @@ class RawAgent:
             }
             body = await reader.readexactly(int(headers.get("content-length", "0")))
             request = json.loads(body)
+            current_reader.set(reader)
             self.headers.append(headers)
             self.calls.append(request)
             await self.reply(request, writer)

@@ -47,9 +47,11 @@ def spawned(tmp_path: Path) -> Iterator[list[AgentProcess]]:
 def example_agent(live: Live, spawned: list[AgentProcess], tmp_path: Path) -> Any:
     """Start ``agentkeep example-agent`` against the live app; wait until registered."""
 
-    async def start(kind: str = "sync", name: str | None = None) -> AgentProcess:
+    async def start(
+        kind: str = "sync", name: str | None = None, env: dict[str, str] | None = None
+    ) -> AgentProcess:
         name = name or f"{'echo' if kind == 'sync' else 'greeter'}-{uuid.uuid4().hex[:6]}"
-        agent = spawn_agent(live.url, name, kind, tmp_path / f"{name}.log")
+        agent = spawn_agent(live.url, name, kind, tmp_path / f"{name}.log", env)
         spawned.append(agent)
         return await await_registered(agent)
 

@@ -111,3 +111,14 @@ async def test_async_methods_are_refused_for_sync_agents(live: Live, example_age
     echo = await example_agent("sync")
     body = await live.rpc(echo.name, "event/send", task_name="x", content=user_text())
     assert body["error"]["message"] == "Unsupported method: event/send for ACP type: sync"
+
+
+async def test_task_params_apply_to_new_tasks_only(live: Live, example_agent: Any) -> None:
+    echo = await example_agent("sync")
+    body = await live.rpc(
+        echo.name, "message/send", content=user_text(), task_name="tp", task_params={"v": 1}
+    )
+    task_id = body["result"][0]["task_id"]
+    params = {"content": user_text(), "task_name": "tp", "task_params": {"v": 2}}
+    await live.rpc(echo.name, "message/send", **params)
+    assert (await live.task(task_id))["params"] == {"v": 1}

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import contextvars
 import logging
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -75,6 +76,7 @@ class CancelNotifier:
                     "task/cancel",
                     wire.task_only(agent, task),
                     task_id=task["id"],
+                    request_id=f"cancel-notice-{uuid.uuid4()}",
                 )
             except errors.UpstreamError as exc:
                 log.warning("task/cancel for task %s not delivered: %s", task["id"], exc.message)

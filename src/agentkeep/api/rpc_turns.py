@@ -73,8 +73,12 @@ async def message_send(ctx: RpcContext, p: MessageSendParams) -> Any:
 async def _turn_task(ctx: RpcContext, p: MessageSendParams) -> dict[str, Any]:
     """Get-or-create (by name, or a new unnamed task), refuse finished, resume."""
     if p.task_id is None:
+        # ``task_params`` apply to a new task only; unlike task/create, a turn on an
+        # existing task must not overwrite its params. (A concurrent creation of the same
+        # name can at worst write the same params twice.)
+        exists = p.task_name is not None and await ctx.store.get_task_by_name(p.task_name)
+        create = TaskCreateParams(name=p.task_name, params=None if exists else p.task_params)
         # get_or_create_task refuses a deleted task's name and resumes INTERRUPTED.
-        create = TaskCreateParams(name=p.task_name, params=p.task_params)
         row = await get_or_create_task(ctx, create)
     else:
         row = await find_task(ctx, p)
