@@ -120,3 +120,11 @@ async def test_deleted_tasks_events_stay_readable(client: httpx.AsyncClient, inb
     r = await client.get("/events", params={"task_id": task["id"], "agent_id": agent["id"]})
     assert [e["id"] for e in r.json()] == [e["id"] for e in events]
     assert (await client.get(f"/events/{events[0]['id']}")).status_code == 200
+
+
+async def test_huge_limit_is_422(client: httpx.AsyncClient, inbox: Any) -> None:
+    agent, task, _ = inbox
+    r = await client.get(
+        "/events", params={"task_id": task["id"], "agent_id": agent["id"], "limit": 10**30}
+    )
+    assert_error(r, 422)

@@ -11,7 +11,10 @@ from agentkeep import errors
 
 #: 0 also means the default of 50; above 1000 is 422 ([fix]: Agentex has no maximum).
 Limit = Annotated[int, Query(ge=0, le=1000)]
-PageNumber = Annotated[int, Query(ge=1)]
+#: Bounded so that the offset, page times limit, always fits a 64-bit integer: an unbounded
+#: number overflows the database driver (a 500) instead of being bad input (a 422).
+MAX_PAGE_NUMBER = 2**31 - 1
+PageNumber = Annotated[int, Query(ge=1, le=MAX_PAGE_NUMBER)]
 DEFAULT_LIMIT = 50
 
 

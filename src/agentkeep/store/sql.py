@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Table, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from agentkeep import errors
@@ -51,12 +51,19 @@ class SqlBase:
                     yield conn
             except IntegrityError as exc:
                 raise errors.ItemAlreadyExists() from exc
+            except DBAPIError as exc:
+                _raise_bad_value(exc)
+                raise
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """An autocommit connection: each statement sees committed data, no BEGIN needed."""
-        async with self._read_engine.connect() as conn:
-            yield conn
+        try:
+            async with self._read_engine.connect() as conn:
+                yield conn
+        except DBAPIError as exc:
+            _raise_bad_value(exc)
+            raise
 
     def insert(self, table: Table) -> Any:
         """A dialect ``INSERT`` that supports ``on_conflict_do_nothing``."""
@@ -67,3 +74,18 @@ class SqlBase:
     async def ping(self) -> None:
         async with self.read() as conn:
             await conn.execute(text("SELECT 1"))
+
+
+def _raise_bad_value(exc: DBAPIError) -> None:
+    """A value the database cannot hold (SQLSTATE class 22, "data exception") is bad input.
+
+    PostgreSQL refuses a NUL character in text and JSONB, or a string longer than its
+    column, where SQLite stores it: without this the same request is a 400 on one database
+    and a 500 on the other. Every other driver error stays what it is.
+    """
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if isinstance(sqlstate, str) and sqlstate.startswith("22"):
+        raise errors.BadRequest(
+            "A value cannot be stored: strings must not contain NUL (\\u0000) characters "
+            "and must fit their field."
+        ) from exc
