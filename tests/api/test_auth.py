@@ -301,3 +301,26 @@ async def test_without_api_keys_agent_keys_are_not_scoped(
     task = await task_factory(two)
     r = await client.get(f"/tasks/{task['id']}", headers={"x-agent-api-key": one["agent_api_key"]})
     assert r.status_code == 200
+
+
+async def test_streams_of_foreign_tasks_look_unknown(api: httpx.AsyncClient) -> None:
+    mine, theirs = await register(api), await register(api)
+    foreign = await create_task(api, theirs, OPS, name=f"s-{uuid.uuid4().hex[:8]}")
+    missing = str(uuid.uuid4())
+    # The by-id stream answers an unknown id with one error frame and ends: a foreign
+    # task gets the very same frame (with its own id), so nothing reveals that it exists.
+    for tid in (foreign["id"], missing):
+        r = await api.get(f"/tasks/{tid}/stream", headers=mine.headers)
+        assert r.status_code == 200
+        assert "connected" not in r.text and f"Task {tid} not found" in r.text
+    r = await api.get(f"/tasks/name/{foreign['name']}/stream", headers=mine.headers)
+    assert r.status_code == 404
+    assert r.json()["message"] == f"Item with name '{foreign['name']}' does not exist."
+    update = {
+        "type": "full",
+        "index": 0,
+        "content": {"type": "text", "author": "agent", "content": "x"},
+    }
+    r = await api.post(f"/tasks/{foreign['id']}/stream/events", json=update, headers=mine.headers)
+    assert r.status_code == 404
+    assert r.json()["message"] == f"Item with id '{foreign['id']}' does not exist."

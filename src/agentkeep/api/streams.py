@@ -17,7 +17,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict
 
 from agentkeep import errors, sse
-from agentkeep.api.deps import PrincipalDep, StoreDep
+from agentkeep.api.deps import StoreDep, TaskAccessDep
 from agentkeep.api.tasks import live_task
 from agentkeep.bus.base import Entry, EventBus, parse_id
 from agentkeep.domain import models, status
@@ -203,11 +203,12 @@ async def stream_task_by_name(
     request: Request,
     task_name: str,
     store: StoreDep,
-    _principal: PrincipalDep,
+    access: TaskAccessDep,
     last_event_id_header: LastEventIdHeader = None,
     last_event_id: str | None = None,
     ids: str | None = None,
 ) -> Response:
+    await access.require_name(task_name)
     row = await store.get_task_by_name(task_name)
     if row is None:
         raise errors.NotFound.by_name(task_name)
@@ -220,14 +221,15 @@ async def stream_task(
     request: Request,
     task_id: str,
     store: StoreDep,
-    _principal: PrincipalDep,
+    access: TaskAccessDep,
     last_event_id_header: LastEventIdHeader = None,
     last_event_id: str | None = None,
     ids: str | None = None,
 ) -> Response:
     cursor = _resume_cursor(last_event_id_header, last_event_id)
-    row = await store.get_task(task_id)
+    row = await store.get_task(task_id) if await access.allows(task_id) else None
     if row is None:
+        # A task beyond an agent key's reach looks exactly like an unknown one.
         # As Agentex: an unknown id is an error event on the stream, not an HTTP error.
         return _stream([sse.error(f"Task {task_id} not found")])
     return await _open(request, row, cursor, cursor is not None or (ids or "").lower() in _YES)
@@ -246,9 +248,10 @@ UpdatesBody = Annotated[StreamUpdate | list[StreamUpdate], Body()]
 
 @router.post("/tasks/{task_id}/stream/events")
 async def publish_stream_events(
-    request: Request, task_id: str, updates: UpdatesBody, store: StoreDep, _p: PrincipalDep
+    request: Request, task_id: str, updates: UpdatesBody, store: StoreDep, access: TaskAccessDep
 ) -> dict[str, Any]:
     """Publish ``start/delta/full/done`` updates for agents without Redis access."""
+    await access.require(task_id)
     await live_task(store, task_id)
     bus = _bus(request)
     items = updates if isinstance(updates, list) else [updates]
