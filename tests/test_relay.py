@@ -14,8 +14,8 @@ from agentkeep.bus.base import START, EventBus
 from agentkeep.relay import Relay
 from agentkeep.settings import Settings
 from agentkeep.store import SqlStore
-from conftest import running_app
-from streaming_kit import make_task
+from tests.conftest import running_app
+from tests.streaming_kit import make_task
 
 
 @pytest.fixture

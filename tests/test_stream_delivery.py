@@ -19,8 +19,15 @@ from agentkeep.bus.base import START
 from agentkeep.bus.redis import RedisStreamsBus
 from agentkeep.settings import Settings
 from agentkeep.store import SqlStore
-from conftest import service_url, start_server, stop_server
-from streaming_kit import RedisProcess, SseReader, make_task, open_stream, publish, serve_in_process
+from tests.conftest import service_url, start_server, stop_server
+from tests.streaming_kit import (
+    RedisProcess,
+    SseReader,
+    make_task,
+    open_stream,
+    publish,
+    serve_in_process,
+)
 
 
 @pytest.fixture
@@ -186,3 +193,24 @@ async def test_official_client_reads_through_keepalives(
         assert last["type"] == "task_updated" and last["task"]["status"] == "COMPLETED"
         assert await asyncio.wait_for(seen.get(), 30) is None
         await consumer
+
+
+@pytest.mark.redis
+async def test_entries_an_sdk_agent_xadds_reach_viewers(
+    settings: Settings, store: SqlStore
+) -> None:
+    url = service_url("TEST_REDIS_URL")
+    settings = settings.model_copy(update={"redis_url": url})
+    raw = aioredis.from_url(url)
+    async with app_on(settings, store) as http:
+        task = await make_task(http)
+        async with open_stream(http, f"/tasks/{task['id']}/stream") as s:
+            assert (await s.event()) is not None
+            # Exactly what agentex-sdk does: XADD into task:{id}, field "data", JSON text.
+            update = '{"type": "delta", "index": 0, "delta": {"type": "text", "text_delta": "hi"}}'
+            await raw.xadd(f"task:{task['id']}", {"data": update})
+            frame = await s.event()
+    await raw.aclose()
+    assert frame is not None and frame.data is not None
+    assert frame.data["delta"]["text_delta"] == "hi"
+    assert f"data: {update}\n\n" in s.raw

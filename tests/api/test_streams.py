@@ -12,7 +12,7 @@ from agentkeep.app import create_app
 from agentkeep.bus.base import EventBus
 from agentkeep.settings import Settings
 from agentkeep.store import SqlStore
-from streaming_kit import make_task, open_stream, publish, serve_in_process
+from tests.streaming_kit import make_task, open_stream, publish, serve_in_process
 
 
 @pytest.fixture

@@ -18,6 +18,9 @@ import orjson
 
 from agentkeep.bus.base import START, Entry, parse_id
 
+#: Every this many appends, expired streams are swept out.
+PURGE_EVERY = 1000
+
 
 class _Stream:
     __slots__ = ("entries", "expires_at")
@@ -37,6 +40,7 @@ class InMemoryBus:
         self._last: tuple[int, int] = (0, 0)
         # One event per pending ``wait``: publish and interrupt set them all.
         self._waiters: set[asyncio.Event] = set()
+        self._appends = 0
 
     def _next_id(self) -> str:
         ms = int(time.time() * 1000)
@@ -54,7 +58,17 @@ class InMemoryBus:
     async def publish(self, task_id: str, event: dict[str, Any]) -> str:
         return await self.append(task_id, orjson.dumps(event).decode())
 
+    def _purge_expired(self) -> None:
+        now = time.monotonic()
+        for task_id in [t for t, s in self._streams.items() if s.expires_at <= now]:
+            del self._streams[task_id]
+
     async def append(self, task_id: str, data: str) -> str:
+        self._appends += 1
+        if self._appends % PURGE_EVERY == 0:
+            # Expired streams are dropped lazily on access; this catches the ones that are
+            # never read again, so memory stays bounded by live tasks.
+            self._purge_expired()
         stream = self._stream(task_id)
         if stream is None:
             stream = self._streams[task_id] = _Stream(self.maxlen)
