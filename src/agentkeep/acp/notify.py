@@ -86,7 +86,14 @@ class CancelNotifier:
         while self._pending:
             await asyncio.gather(*list(self._pending), return_exceptions=True)
 
-    async def close(self) -> None:
+    async def close(self, grace_seconds: float = 5.0) -> None:
+        """Let notices under way finish (bounded), then cancel the rest.
+
+        Cancelling first would abandon database reads mid-flight: aiosqlite's worker
+        thread would then report to an event loop that is already closed.
+        """
+        if self._pending:
+            await asyncio.wait(list(self._pending), timeout=grace_seconds)
         for job in list(self._pending):
             job.cancel()
         await asyncio.gather(*list(self._pending), return_exceptions=True)
