@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from agentkeep.store.access import AccessMixin
 from agentkeep.store.agents import AgentsMixin
+from agentkeep.store.changes import ChangesMixin
 from agentkeep.store.events import EventsMixin
 from agentkeep.store.idempotency import IdempotencyMixin
 from agentkeep.store.messages import MessagesMixin
@@ -18,6 +19,7 @@ class SqlStore(
     OutboxMixin,
     AgentsMixin,
     TasksMixin,
+    ChangesMixin,
     IdempotencyMixin,
     AccessMixin,
     MessagesMixin,

@@ -10,13 +10,15 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agentkeep.domain import models
+from agentkeep.store.changes import row_from_payload
 from agentkeep.store.sql import SqlBase
 from agentkeep.store.tables import outbox
 
@@ -57,6 +59,19 @@ def publishable_prefix(
     return out
 
 
+def _with_event(r: Any) -> dict[str, Any]:
+    """An outbox row whose ``payload`` is the ``task_updated`` event JSON to publish.
+
+    The change writes the committed task row itself (on Postgres ``to_jsonb`` inside the
+    same statement, see ``store.changes``); the event is built from it here, by the same
+    code that formats every other Task, so both databases publish identical bytes.
+    """
+    row = dict(r._mapping)
+    event = task_updated_event(row_from_payload(row["payload"]))
+    row["payload"] = orjson.dumps(event).decode()
+    return row
+
+
 class OutboxMixin(SqlBase):
     async def add_outbox(self, conn: AsyncConnection, row: Mapping[str, Any]) -> None:
         await conn.execute(
@@ -68,11 +83,17 @@ class OutboxMixin(SqlBase):
             )
         )
 
-    async def pending_outbox(self, limit: int = 200) -> list[dict[str, Any]]:
-        """The oldest undelivered rows, in commit order (hence in order per task)."""
+    async def pending_outbox(
+        self, limit: int = 200, *, created_before: datetime | None = None
+    ) -> list[dict[str, Any]]:
+        """The oldest undelivered rows, in commit order (hence in order per task).
+
+        ``created_before`` leaves out fresh rows: the live process that wrote them is
+        relaying them itself (``agentkeep.relay``'s fast path).
+        """
         async with self.read() as conn:
-            r = await conn.execute(select(outbox).order_by(outbox.c.id).limit(limit))
-            return [dict(x._mapping) for x in r]
+            r = await conn.execute(_oldest(limit, created_before))
+            return [_with_event(x) for x in r]
 
     async def mark_outbox_attempted(self, ids: list[int]) -> None:
         async with self.write() as conn:
@@ -82,9 +103,17 @@ class OutboxMixin(SqlBase):
         async with self.write() as conn:
             await _settle(conn, OutboxClaim([], delivered=ids))
 
+    async def settle_outbox(self, delivered: list[int], attempted: list[int]) -> None:
+        """Delete delivered rows (one statement) and count attempts, in one transaction."""
+        async with self.write() as conn:
+            await _settle(conn, OutboxClaim([], delivered=delivered, attempted=attempted))
+
     @contextlib.asynccontextmanager
-    async def claim_outbox(self, limit: int = 200) -> AsyncIterator[OutboxClaim]:
-        """Claim the oldest rows for publishing; settle them when the block exits.
+    async def claim_outbox(
+        self, limit: int = 200, *, created_before: datetime | None = None
+    ) -> AsyncIterator[OutboxClaim]:
+        """Claim the oldest rows (created before ``created_before``, if given) to publish;
+        settle them when the block exits normally.
 
         On PostgreSQL the rows stay locked (``FOR UPDATE SKIP LOCKED``) for the block, so
         relays in several processes publish disjoint rows and normally each row once. The
@@ -95,7 +124,7 @@ class OutboxMixin(SqlBase):
         tail check and each viewer's (task id, version) filter absorb.
         """
         if self.dialect != "postgresql":
-            claim = OutboxClaim(await self.pending_outbox(limit))
+            claim = OutboxClaim(await self.pending_outbox(limit, created_before=created_before))
             yield claim
             if claim.delivered or claim.attempted:
                 async with self.write() as conn:
@@ -103,9 +132,9 @@ class OutboxMixin(SqlBase):
             return
         async with self._write_engine.begin() as conn:
             locked = await conn.execute(
-                select(outbox).order_by(outbox.c.id).limit(limit).with_for_update(skip_locked=True)
+                _oldest(limit, created_before).with_for_update(skip_locked=True)
             )
-            claimed = [dict(x._mapping) for x in locked]
+            claimed = [_with_event(x) for x in locked]
             tasks = {r["task_id"] for r in claimed}
             pending = await conn.execute(
                 select(outbox.c.id, outbox.c.task_id).where(outbox.c.task_id.in_(tasks))
@@ -113,6 +142,13 @@ class OutboxMixin(SqlBase):
             claim = OutboxClaim(publishable_prefix(claimed, [(i, t) for i, t in pending]))
             yield claim
             await _settle(conn, claim)
+
+
+def _oldest(limit: int, created_before: datetime | None) -> Select[Any]:
+    stmt = select(outbox).order_by(outbox.c.id).limit(limit)
+    if created_before is not None:
+        stmt = stmt.where(outbox.c.created_at < created_before)
+    return stmt
 
 
 async def _settle(conn: AsyncConnection, claim: OutboxClaim) -> None:

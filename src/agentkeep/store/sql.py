@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Hashable
 from typing import Any
 
 from sqlalchemy import Table, text
@@ -28,9 +28,19 @@ class SqlBase:
         self.url = url
         self._write_engine, self._read_engine = engine_mod.make_engines(url, pool_size=pool_size)
         self.dialect = self._write_engine.dialect.name
+        # Hot-path statements, built once: constructing Core statements (CTEs especially)
+        # costs more CPU than executing them.
+        self._statements: dict[Hashable, Any] = {}
         # SQLite has one writer at a time: queueing writers here is cheaper and fairer than
         # letting them spin on the database lock.
         self._write_lock: asyncio.Lock | None = asyncio.Lock() if self.dialect == "sqlite" else None
+
+    def statement(self, key: Hashable, build: Callable[[], Any]) -> Any:
+        """The statement cached under ``key``, built by ``build`` on first use."""
+        stmt = self._statements.get(key)
+        if stmt is None:
+            stmt = self._statements[key] = build()
+        return stmt
 
     @property
     def engine(self) -> AsyncEngine:
@@ -54,6 +64,21 @@ class SqlBase:
             except DBAPIError as exc:
                 _raise_bad_value(exc)
                 raise
+
+    @contextlib.asynccontextmanager
+    async def single(self) -> AsyncIterator[AsyncConnection]:
+        """An autocommit connection for one self-contained write statement (Postgres).
+
+        A single statement is atomic on its own: no BEGIN/COMMIT round trips.
+        """
+        try:
+            async with self._read_engine.connect() as conn:
+                yield conn
+        except IntegrityError as exc:
+            raise errors.ItemAlreadyExists() from exc
+        except DBAPIError as exc:
+            _raise_bad_value(exc)
+            raise
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
