@@ -61,6 +61,8 @@ async def upgrade(url: str, revision: str = "head") -> list[str]:
                 await conn.commit()
             else:
                 await conn.exec_driver_sql("PRAGMA busy_timeout=30000")
+                # WAL persists in the file: set it here, once, before any server connection.
+                await conn.exec_driver_sql("PRAGMA journal_mode=WAL")
             try:
                 pending = await conn.run_sync(_pending)
                 await conn.run_sync(_upgrade, revision)

@@ -6,6 +6,8 @@ object, so tests construct it directly and never patch the environment.
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -64,7 +66,7 @@ class Settings(BaseSettings):
             )
         return value
 
-    @property
+    @cached_property
     def api_key_map(self) -> dict[str, str]:
         """Configured API keys, key → name."""
         return parse_api_keys(self.api_keys) if self.api_keys else {}

@@ -38,22 +38,34 @@ class Principal:
 ANONYMOUS = Principal("anonymous")
 
 
-def get_store(request: Request) -> SqlStore:
+# Dependencies are ``async def`` on purpose: FastAPI runs plain ``def`` dependencies in a
+# thread pool, a thread hop per dependency per request on the hottest routes.
+
+
+def store_of(request: Request) -> SqlStore:
     store: SqlStore = request.app.state.store
     return store
 
 
-def get_lifecycle(request: Request) -> Lifecycle:
-    lifecycle: Lifecycle = request.app.state.lifecycle
-    return lifecycle
-
-
-def get_settings(request: Request) -> Settings:
+def settings_of(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def request_id(request: Request) -> str:
+async def get_store(request: Request) -> SqlStore:
+    return store_of(request)
+
+
+async def get_lifecycle(request: Request) -> Lifecycle:
+    lifecycle: Lifecycle = request.app.state.lifecycle
+    return lifecycle
+
+
+async def get_settings(request: Request) -> Settings:
+    return settings_of(request)
+
+
+async def request_id(request: Request) -> str:
     return request.headers.get("x-request-id") or str(uuid4())
 
 
@@ -73,7 +85,7 @@ async def get_principal(request: Request) -> Principal:
     (agentex-sdk agents can send nothing else), and an API key always wins over an agent
     key: the caller then acts as an operator, unscoped.
     """
-    keys = get_settings(request).api_key_map
+    keys = settings_of(request).api_key_map
     api_key = _api_key(request)
     api_name = keys.get(api_key) if api_key is not None else None
     agent_key = request.headers.get("x-agent-api-key")
@@ -82,7 +94,7 @@ async def get_principal(request: Request) -> Principal:
         if agent_key in keys:
             api_name = api_name or keys[agent_key]
         else:
-            agent = await get_store(request).agent_by_key(agent_key)
+            agent = await store_of(request).agent_by_key(agent_key)
             if agent is None:
                 raise errors.Unauthorized()
     if api_name is not None:
@@ -148,7 +160,7 @@ PrincipalDep = Annotated[Principal, Depends(get_principal)]
 RequestIdDep = Annotated[str, Depends(request_id)]
 
 
-def get_task_access(store: StoreDep, principal: PrincipalDep) -> TaskAccess:
+async def get_task_access(store: StoreDep, principal: PrincipalDep) -> TaskAccess:
     # FastAPI caches ``get_principal`` per request: routes that also take PrincipalDep
     # authenticate once.
     return TaskAccess(store, principal)
@@ -157,7 +169,7 @@ def get_task_access(store: StoreDep, principal: PrincipalDep) -> TaskAccess:
 TaskAccessDep = Annotated[TaskAccess, Depends(get_task_access)]
 
 
-def if_match(request: Request) -> int | None:
+async def if_match(request: Request) -> int | None:
     """The version ``If-Match`` asks for; None when absent or ``*`` (any existing task)."""
     raw = request.headers.get("if-match")
     if raw is None or raw.strip() == "*":

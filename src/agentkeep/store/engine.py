@@ -44,10 +44,13 @@ def _setup_sqlite(engine: AsyncEngine, *, immediate: bool) -> None:
         # Take transaction control away from the driver so that BEGIN is ours to emit.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        # busy_timeout first: even a no-op journal_mode change takes a lock, and without a
-        # busy handler a connection opened during another's write fails at once ("locked").
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA journal_mode=WAL")
+        # WAL is a property of the file, set once by ``migrate``. Switching needs an
+        # exclusive lock that SQLite does not wait for, so connections opened while others
+        # work would fail with "database is locked": only switch when it is not WAL yet.
+        cursor.execute("PRAGMA journal_mode")
+        if str(cursor.fetchone()[0]).lower() != "wal":
+            cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
