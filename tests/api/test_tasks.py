@@ -186,3 +186,22 @@ async def test_delete_by_id_and_name(client: httpx.AsyncClient, task_factory: An
     assert (await client.get("/tasks/name/del-2")).json()["message"] == "Task del-2 not found"
     history = (await client.get(f"/tasks/{t2['id']}/history")).json()
     assert [h["to_status"] for h in history] == ["RUNNING", "COMPLETED", "DELETED"]
+
+
+async def test_fast_lane_answers_exactly_like_the_route(client: httpx.AsyncClient, task_factory: Any) -> None:
+    # A query string sends the read through the FastAPI route; without one the fast lane
+    # answers. Both must be byte-for-byte the same, found, missing or deleted.
+    task = await task_factory(params={"p": [1, {"q": None}]}, task_metadata={"m": "ü"})
+    await client.post(f"/tasks/{task['id']}/interrupt")
+    for task_id in (task["id"], "missing-id"):
+        fast = await client.get(f"/tasks/{task_id}")
+        routed = await client.get(f"/tasks/{task_id}", params={"via": "route"})
+        assert (fast.status_code, fast.content) == (routed.status_code, routed.content)
+        assert fast.headers.get("etag") == routed.headers.get("etag")
+        assert fast.headers["content-type"] == routed.headers["content-type"]
+    await client.delete(f"/tasks/{task['id']}")
+    fast = await client.get(f"/tasks/{task['id']}")
+    routed = await client.get(f"/tasks/{task['id']}", params={"via": "route"})
+    assert (fast.status_code, fast.json()) == (routed.status_code, routed.json()) == (
+        404, {"message": f"Task {task['id']} not found", "code": 404, "data": None},
+    )

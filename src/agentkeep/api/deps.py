@@ -69,7 +69,7 @@ async def request_id(request: Request) -> str:
     return request.headers.get("x-request-id") or str(uuid4())
 
 
-def _api_key(request: Request) -> str | None:
+def api_key_of(request: Request) -> str | None:
     auth = request.headers.get("authorization", "")
     if auth[:7].lower() == "bearer ":
         return auth[7:].strip()
@@ -86,7 +86,7 @@ async def get_principal(request: Request) -> Principal:
     key: the caller then acts as an operator, unscoped.
     """
     keys = settings_of(request).api_key_map
-    api_key = _api_key(request)
+    api_key = api_key_of(request)
     api_name = keys.get(api_key) if api_key is not None else None
     agent_key = request.headers.get("x-agent-api-key")
     agent: dict[str, Any] | None = None

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from agentkeep import errors
 from agentkeep.store import engine as engine_mod
+from agentkeep.store import fastread
 
 
 class SqlBase:
@@ -34,6 +35,9 @@ class SqlBase:
         # SQLite has one writer at a time: queueing writers here is cheaper and fairer than
         # letting them spin on the database lock.
         self._write_lock: asyncio.Lock | None = asyncio.Lock() if self.dialect == "sqlite" else None
+        self.fast_reader = (
+            fastread.FastReader(url, max_size=pool_size) if self.dialect == "postgresql" else None
+        )
 
     def statement(self, key: Hashable, build: Callable[[], Any]) -> Any:
         """The statement cached under ``key``, built by ``build`` on first use."""
@@ -47,6 +51,8 @@ class SqlBase:
         return self._write_engine
 
     async def close(self) -> None:
+        if self.fast_reader is not None:
+            await self.fast_reader.close()
         await self._write_engine.dispose()
         if self._read_engine is not self._write_engine:
             await self._read_engine.dispose()

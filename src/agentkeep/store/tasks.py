@@ -15,7 +15,7 @@ from sqlalchemy import String, bindparam, func, literal, select
 from sqlalchemy.dialects.postgresql import JSONB
 
 from agentkeep.domain import status
-from agentkeep.store import jsonmatch
+from agentkeep.store import fastread, jsonmatch
 from agentkeep.store.access import reachable_task_ids
 from agentkeep.store.changes import Change
 from agentkeep.store.sql import SqlBase
@@ -52,7 +52,10 @@ class TasksMixin(SqlBase):
         return await self._task_where("name", name)
 
     async def _task_where(self, column: str, value: str) -> dict[str, Any] | None:
-        # The hottest read: a cached statement spares building it on every request.
+        if self.fast_reader is not None:
+            sql = fastread.TASK_BY_ID if column == "id" else fastread.TASK_BY_NAME
+            return await self.fast_reader.one(sql, value)
+        # A cached statement spares building it on every request.
         stmt = self.statement(
             ("task_by", column),
             lambda: select(tasks).where(tasks.c[column] == bindparam("value", type_=String)),

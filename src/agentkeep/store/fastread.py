@@ -1,0 +1,64 @@
+"""The hottest reads on PostgreSQL, straight through asyncpg.
+
+``GET /tasks/{id}`` is the most frequent request a task server answers (every client polls
+it) and, through SQLAlchemy, most of its CPU went to executing the statement, not to the
+database: a cached Core statement still pays for result processing and the greenlet
+bridge. Here a small asyncpg pool runs one prepared ``SELECT`` per lookup, and rows come
+back as the same dicts the SQLAlchemy path returns (timezone-aware timestamps, JSON
+decoded), so callers cannot tell the two apart. Only reads of single rows live here;
+everything that writes goes through SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import asyncpg
+import orjson
+from sqlalchemy.engine import make_url
+
+from agentkeep.store.tables import tasks
+
+_TASK_COLUMNS = ", ".join(c.name for c in tasks.c)
+TASK_BY_ID = f"SELECT {_TASK_COLUMNS} FROM tasks WHERE id = $1"
+TASK_BY_NAME = f"SELECT {_TASK_COLUMNS} FROM tasks WHERE name = $1"
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    for json_type in ("json", "jsonb"):
+        await conn.set_type_codec(
+            json_type,
+            encoder=lambda v: orjson.dumps(v).decode(),
+            decoder=orjson.loads,
+            schema="pg_catalog",
+        )
+
+
+class FastReader:
+    """A lazily opened asyncpg pool for single-row lookups."""
+
+    def __init__(self, url: str, max_size: int) -> None:
+        self._dsn = make_url(url).set(drivername="postgresql").render_as_string(False)
+        self._max_size = max_size
+        self._pool: asyncpg.Pool | None = None
+        self._opening = asyncio.Lock()
+
+    async def _get_pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            async with self._opening:
+                if self._pool is None:
+                    self._pool = await asyncpg.create_pool(
+                        self._dsn, min_size=1, max_size=self._max_size, init=_init_connection
+                    )
+        return self._pool
+
+    async def one(self, sql: str, value: str) -> dict[str, Any] | None:
+        pool = await self._get_pool()
+        record = await pool.fetchrow(sql, value)
+        return dict(record) if record is not None else None
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
