@@ -12,11 +12,17 @@ import httpx
 from tests.conftest import free_port, start_server, stop_server
 
 
-def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("AGENTKEEP_")}
     return subprocess.run(
-        [sys.executable, "-m", "agentkeep", *args], cwd=cwd, env={**clean, **(env or {})},
-        capture_output=True, text=True, timeout=60,
+        [sys.executable, "-m", "agentkeep", *args],
+        cwd=cwd,
+        env={**clean, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -25,7 +31,10 @@ def test_serve_with_no_configuration_uses_a_sqlite_file(tmp_path: Path) -> None:
     server = start_server(env, tmp_path / "serve.log", cwd=tmp_path)
     try:
         assert httpx.get(f"{server.url}/healthz").json() == {"status": "ok"}
-        r = httpx.post(f"{server.url}/agents/register", json={"name": "a", "acp_url": "http://x", "acp_type": "sync"})
+        r = httpx.post(
+            f"{server.url}/agents/register",
+            json={"name": "a", "acp_url": "http://x", "acp_type": "sync"},
+        )
         assert r.status_code == 200
     finally:
         stop_server(server)

@@ -26,13 +26,19 @@ JSON = {"content-type": "application/json"}
         ("POST", "/agents/register", b"[]"),
     ],
 )
-async def test_malformed_bodies(client: httpx.AsyncClient, task_factory: Any, method: str, path: str, body: bytes) -> None:
+async def test_malformed_bodies(
+    client: httpx.AsyncClient, task_factory: Any, method: str, path: str, body: bytes
+) -> None:
     task = await task_factory(task_metadata={"keep": True})
     r = await client.request(method, path.format(id=task["id"]), content=body, headers=JSON)
     assert r.status_code == 422, r.text
     assert r.json()["code"] == 422 and "errors" in r.json()["data"]
     after = (await client.get(f"/tasks/{task['id']}")).json()
-    assert (after["status"], after["version"], after["task_metadata"]) == ("RUNNING", 1, {"keep": True})
+    assert (after["status"], after["version"], after["task_metadata"]) == (
+        "RUNNING",
+        1,
+        {"keep": True},
+    )
 
 
 async def test_unknown_fields_are_ignored(client: httpx.AsyncClient, task_factory: Any) -> None:
@@ -75,7 +81,9 @@ async def test_health_routes(client: httpx.AsyncClient) -> None:
 
 
 async def test_readyz_reports_a_dead_database(tmp_path: Any) -> None:
-    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/missing/dir/x.db", background_workers=False)
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/missing/dir/x.db", background_workers=False
+    )
     async with running_app(create_app(settings)) as c:
         r = await c.get("/readyz")
     assert r.status_code == 503 and r.json()["status"] == "degraded"

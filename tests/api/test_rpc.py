@@ -50,9 +50,7 @@ async def test_create_get_or_create_by_name(client: httpx.AsyncClient, agent_fac
     assert len(set(unnamed)) == 2
 
 
-async def test_create_by_agent_name_and_link(
-    client: httpx.AsyncClient, agent_factory: Any
-) -> None:
+async def test_create_by_agent_name_and_link(client: httpx.AsyncClient, agent_factory: Any) -> None:
     agent = await agent_factory()
     r = await client.post(
         f"/agents/name/{agent['name']}/rpc", json=rpc("task/create", {"name": "by-name"})

@@ -188,7 +188,9 @@ async def test_delete_by_id_and_name(client: httpx.AsyncClient, task_factory: An
     assert [h["to_status"] for h in history] == ["RUNNING", "COMPLETED", "DELETED"]
 
 
-async def test_fast_lane_answers_exactly_like_the_route(client: httpx.AsyncClient, task_factory: Any) -> None:
+async def test_fast_lane_answers_exactly_like_the_route(
+    client: httpx.AsyncClient, task_factory: Any
+) -> None:
     # A query string sends the read through the FastAPI route; without one the fast lane
     # answers. Both must be byte-for-byte the same, found, missing or deleted.
     task = await task_factory(params={"p": [1, {"q": None}]}, task_metadata={"m": "ü"})
@@ -202,6 +204,11 @@ async def test_fast_lane_answers_exactly_like_the_route(client: httpx.AsyncClien
     await client.delete(f"/tasks/{task['id']}")
     fast = await client.get(f"/tasks/{task['id']}")
     routed = await client.get(f"/tasks/{task['id']}", params={"via": "route"})
-    assert (fast.status_code, fast.json()) == (routed.status_code, routed.json()) == (
-        404, {"message": f"Task {task['id']} not found", "code": 404, "data": None},
+    assert (
+        (fast.status_code, fast.json())
+        == (routed.status_code, routed.json())
+        == (
+            404,
+            {"message": f"Task {task['id']} not found", "code": 404, "data": None},
+        )
     )
