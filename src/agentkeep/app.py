@@ -216,10 +216,11 @@ async def _start_streams(
     stack.push_async_callback(fanout.close)
     if settings.background_workers:
         outbox_relay = relay.Relay(lifecycle.store, bus, poll_seconds=settings.outbox_poll_seconds)
-        # Woken after every commit of this process: the relay publishes within milliseconds.
+        # Handed every change this process commits: the relay publishes within milliseconds.
         lifecycle.on_commit(outbox_relay.on_commit)
-        task = asyncio.create_task(outbox_relay.run(), name="agentkeep-relay")
-        stack.push_async_callback(_cancel, task)
+        outbox_relay.start()
+        # Stopped between passes, not cancelled inside a database call (see ``background``).
+        stack.push_async_callback(outbox_relay.stop)
     return fanout
 
 

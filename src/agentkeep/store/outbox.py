@@ -8,13 +8,13 @@ afterwards, through ``claim_outbox``.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Select, delete, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agentkeep.domain import models
@@ -95,6 +95,16 @@ class OutboxMixin(SqlBase):
             r = await conn.execute(_oldest(limit, created_before))
             return [_with_event(x) for x in r]
 
+    async def oldest_outbox_ids(self, task_ids: Collection[str]) -> dict[str, int]:
+        """The id of each task's oldest undelivered row (tasks without one are left out)."""
+        stmt = (
+            select(outbox.c.task_id, func.min(outbox.c.id))
+            .where(outbox.c.task_id.in_(list(task_ids)))
+            .group_by(outbox.c.task_id)
+        )
+        async with self.read() as conn:
+            return {task_id: int(oldest) for task_id, oldest in await conn.execute(stmt)}
+
     async def mark_outbox_attempted(self, ids: list[int]) -> None:
         async with self.write() as conn:
             await _settle(conn, OutboxClaim([], attempted=ids))
@@ -105,6 +115,11 @@ class OutboxMixin(SqlBase):
 
     async def settle_outbox(self, delivered: list[int], attempted: list[int]) -> None:
         """Delete delivered rows (one statement) and count attempts, in one transaction."""
+        if self.dialect == "postgresql" and not attempted:
+            # The relay's routine settle is one DELETE, atomic on its own: no BEGIN/COMMIT.
+            async with self.single() as conn:
+                await _settle(conn, OutboxClaim([], delivered=delivered))
+            return
         async with self.write() as conn:
             await _settle(conn, OutboxClaim([], delivered=delivered, attempted=attempted))
 
