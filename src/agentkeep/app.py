@@ -39,6 +39,7 @@ from agentkeep.api import (
     tracker,
     transitions,
 )
+from agentkeep.api.fastpath import TaskReadFastPath
 from agentkeep.bus.base import EventBus
 from agentkeep.bus.memory import InMemoryBus
 from agentkeep.bus.redis import RedisStreamsBus
@@ -181,6 +182,8 @@ def create_app(
     app.state.metrics_registry = CollectorRegistry()
     app.state.count_change = _change_counter(app.state.metrics_registry)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    # Added last, so outermost: the plain task read skips the router entirely.
+    app.add_middleware(TaskReadFastPath)
     _install_error_handlers(app)
     for router in (health.router, agents.router, rpc.router, tasks.router, transitions.router):
         app.include_router(router)
