@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
@@ -20,7 +20,7 @@ from prometheus_client import CollectorRegistry, Counter
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from agentkeep import errors, relay, sweeper
+from agentkeep import background, errors, relay, sweeper
 from agentkeep.acp import runtime as acp_runtime
 from agentkeep.api import (
     agents,
@@ -139,6 +139,40 @@ def create_app(
     http: httpx.AsyncClient | None = None,
 ) -> FastAPI:
     """Build the ASGI app. Injected collaborators are used as given and not closed."""
+    app = FastAPI(
+        title="agentkeep",
+        version=CONTRACT_VERSION,
+        lifespan=_lifespan(settings, store, bus, agent_client, http),
+        docs_url="/swagger",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.metrics_registry = CollectorRegistry()
+    app.state.count_change = _change_counter(app.state.metrics_registry)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    # Added last, so outermost: the plain task read skips the router entirely.
+    app.add_middleware(TaskReadFastPath)
+    _install_error_handlers(app)
+    for module in (health, agents, rpc, tasks, transitions, streams, messages, states, events):
+        app.include_router(module.router)
+    app.include_router(tracker.router)
+    app.include_router(spans.router)
+
+    @app.get("/docs", include_in_schema=False)
+    async def _docs() -> Response:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="agentkeep")
+
+    return app
+
+
+def _lifespan(
+    settings: Settings,
+    store: SqlStore | None,
+    bus: EventBus | None,
+    agent_client: Any,
+    http: httpx.AsyncClient | None,
+) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
+    """Build what was not injected, put it on ``app.state``, and tear it down in reverse."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -167,37 +201,16 @@ def create_app(
             )
             app.state.fanout = await _start_streams(stack, settings, lifecycle, own_bus)
             if settings.background_workers:
-                sweep = asyncio.create_task(sweeper.run(lifecycle, settings.sweep_interval_seconds))
-                stack.push_async_callback(_cancel, sweep)
+                stop = asyncio.Event()
+                sweep = asyncio.create_task(
+                    sweeper.run(lifecycle, settings.sweep_interval_seconds, stop),
+                    name="agentkeep-sweeper",
+                )
+                stack.push_async_callback(background.finish, sweep)
+                stack.callback(stop.set)
             yield
 
-    app = FastAPI(
-        title="agentkeep",
-        version=CONTRACT_VERSION,
-        lifespan=lifespan,
-        docs_url="/swagger",
-        redoc_url=None,
-    )
-    app.state.settings = settings
-    app.state.metrics_registry = CollectorRegistry()
-    app.state.count_change = _change_counter(app.state.metrics_registry)
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
-    # Added last, so outermost: the plain task read skips the router entirely.
-    app.add_middleware(TaskReadFastPath)
-    _install_error_handlers(app)
-    for router in (health.router, agents.router, rpc.router, tasks.router, transitions.router):
-        app.include_router(router)
-    app.include_router(streams.router)
-
-    for router in (messages.router, states.router, events.router, tracker.router):
-        app.include_router(router)
-    app.include_router(spans.router)
-
-    @app.get("/docs", include_in_schema=False)
-    async def _docs() -> Response:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="agentkeep")
-
-    return app
+    return lifespan
 
 
 def _make_bus(settings: Settings) -> EventBus:
@@ -225,12 +238,6 @@ async def _start_streams(
         # Stopped between passes, not cancelled inside a database call (see ``background``).
         stack.push_async_callback(outbox_relay.stop)
     return fanout
-
-
-async def _cancel(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
 
 
 def _change_counter(registry: CollectorRegistry) -> Any:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from agentkeep import background
 from agentkeep.domain import models
 from agentkeep.lifecycle import Lifecycle
 
@@ -24,13 +25,15 @@ async def sweep_once(lifecycle: Lifecycle) -> int:
     return changed
 
 
-async def run(lifecycle: Lifecycle, interval_seconds: float) -> None:
-    """Sweep forever; a failed sweep (database briefly away) is logged and retried."""
-    while True:
+async def run(lifecycle: Lifecycle, interval_seconds: float, stop: asyncio.Event) -> None:
+    """Sweep until ``stop`` is set; a failed sweep (database briefly away) is retried.
+
+    Stopping waits for the sweep in progress (see ``background``): cancelling one in the
+    middle of a query would leave its connection half-closed.
+    """
+    while not stop.is_set():
         try:
             await sweep_once(lifecycle)
-        except asyncio.CancelledError:
-            raise
         except Exception:
             log.exception("deadline sweep failed; retrying in %.1fs", interval_seconds)
-        await asyncio.sleep(interval_seconds)
+        await background.idle(stop, interval_seconds)
