@@ -177,7 +177,7 @@ def _lifespan(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
-            own_store = store or SqlStore(settings.database_url)
+            own_store = store or SqlStore(settings.database_url, pool_size=settings.db_pool_size)
             if store is None:
                 stack.push_async_callback(own_store.close)
             lifecycle = Lifecycle(

@@ -20,6 +20,8 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite+aiosqlite:///agentkeep.db"
     redis_url: str | None = None
+    #: Database connections kept open per server process (SQLAlchemy's pool; Postgres).
+    db_pool_size: int = Field(20, gt=0, le=500)
     host: str = "127.0.0.1"
     port: int = 5003
     #: ``name:key`` pairs, comma-separated; unset means no authentication.

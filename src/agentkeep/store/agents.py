@@ -6,11 +6,12 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import String, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agentkeep import errors
 from agentkeep.domain import models
+from agentkeep.store import fastread
 from agentkeep.store.sql import SqlBase
 from agentkeep.store.tables import agent_keys, agents, task_agents
 
@@ -143,14 +144,20 @@ class AgentsMixin(SqlBase):
             return _row(r.one())
 
     async def get_agent(self, agent_id: str) -> dict[str, Any] | None:
-        return await self._one_agent(agents.c.id == agent_id)
+        return await self._one_agent(fastread.AGENT_BY_ID, agents.c.id, agent_id)
 
     async def get_agent_by_name(self, name: str) -> dict[str, Any] | None:
-        return await self._one_agent(agents.c.name == name)
+        return await self._one_agent(fastread.AGENT_BY_NAME, agents.c.name, name)
 
-    async def _one_agent(self, where: Any) -> dict[str, Any] | None:
+    async def _one_agent(self, fast_sql: str, column: Any, value: str) -> dict[str, Any] | None:
+        if self.fast_reader is not None:
+            return await self.fast_reader.one(fast_sql, value)
+        stmt = self.statement(
+            ("agent_by", column.name),
+            lambda: select(agents).where(column == bindparam("value", type_=String)),
+        )
         async with self.read() as conn:
-            r = (await conn.execute(select(agents).where(where))).first()
+            r = (await conn.execute(stmt, {"value": value})).first()
         return _row(r) if r else None
 
     async def list_agents(
@@ -194,6 +201,8 @@ class AgentsMixin(SqlBase):
             return r.scalar_one_or_none()
 
     async def agent_by_key(self, api_key: str) -> dict[str, Any] | None:
+        if self.fast_reader is not None:
+            return await self.fast_reader.one(fastread.AGENT_BY_KEY, api_key)
         stmt = (
             select(agents)
             .join(agent_keys, agent_keys.c.agent_id == agents.c.id)

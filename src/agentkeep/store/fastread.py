@@ -1,7 +1,8 @@
 """The hottest reads on PostgreSQL, straight through asyncpg.
 
 ``GET /tasks/{id}`` is the most frequent request a task server answers (every client polls
-it) and, through SQLAlchemy, most of its CPU went to executing the statement, not to the
+it), and every RPC and every agent-key request starts by looking up an agent. Through
+SQLAlchemy, most of the CPU of such a lookup went to executing the statement, not to the
 database: a cached Core statement still pays for result processing and the greenlet
 bridge. Here a small asyncpg pool runs one prepared ``SELECT`` per lookup, and rows come
 back as the same dicts the SQLAlchemy path returns (timezone-aware timestamps, JSON
@@ -18,11 +19,19 @@ import asyncpg
 import orjson
 from sqlalchemy.engine import make_url
 
-from agentkeep.store.tables import tasks
+from agentkeep.store.tables import agents, tasks
 
 _TASK_COLUMNS = ", ".join(c.name for c in tasks.c)
+_AGENT_COLUMNS = ", ".join(f"agents.{c.name}" for c in agents.c)
 TASK_BY_ID = f"SELECT {_TASK_COLUMNS} FROM tasks WHERE id = $1"
 TASK_BY_NAME = f"SELECT {_TASK_COLUMNS} FROM tasks WHERE name = $1"
+AGENT_BY_ID = f"SELECT {_AGENT_COLUMNS} FROM agents WHERE id = $1"
+AGENT_BY_NAME = f"SELECT {_AGENT_COLUMNS} FROM agents WHERE name = $1"
+#: Every authenticated agent request starts with this one.
+AGENT_BY_KEY = (
+    f"SELECT {_AGENT_COLUMNS} FROM agents "
+    "JOIN agent_keys ON agent_keys.agent_id = agents.id WHERE agent_keys.api_key = $1"
+)
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:

@@ -36,7 +36,9 @@ class SqlBase:
         # letting them spin on the database lock.
         self._write_lock: asyncio.Lock | None = asyncio.Lock() if self.dialect == "sqlite" else None
         self.fast_reader = (
-            fastread.FastReader(url, max_size=pool_size) if self.dialect == "postgresql" else None
+            fastread.FastReader(url, max_size=max(2, pool_size // 2))
+            if self.dialect == "postgresql"
+            else None
         )
 
     def statement(self, key: Hashable, build: Callable[[], Any]) -> Any:
