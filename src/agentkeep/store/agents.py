@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from agentkeep import errors
 from agentkeep.domain import models
 from agentkeep.store import fastread
-from agentkeep.store.sql import SqlBase
+from agentkeep.store.sql import SqlBase, row_dict
 from agentkeep.store.tables import agent_keys, agents, task_agents
 
 REGISTERED_REASON = "Agent registered successfully."
@@ -29,10 +29,6 @@ class Registration:
     agent_id: str | None = None
     registration_metadata: dict[str, Any] | None = None
     agent_input_type: str | None = None
-
-
-def _row(r: Any) -> dict[str, Any]:
-    return dict(r._mapping)
 
 
 class AgentsMixin(SqlBase):
@@ -73,7 +69,7 @@ class AgentsMixin(SqlBase):
 
     async def _locked(self, conn: AsyncConnection, where: Any) -> dict[str, Any] | None:
         r = (await conn.execute(select(agents).where(where).with_for_update())).first()
-        return _row(r) if r else None
+        return row_dict(r) if r else None
 
     async def _apply_registration(
         self, conn: AsyncConnection, current: dict[str, Any], reg: Registration, now: Any
@@ -97,7 +93,7 @@ class AgentsMixin(SqlBase):
         r = await conn.execute(
             agents.update().where(agents.c.id == current["id"]).values(changed).returning(agents)
         )
-        return _row(r.one())
+        return row_dict(r.one())
 
     async def _ensure_key(self, conn: AsyncConnection, agent_id: str, now: Any) -> str:
         # Minted once: a concurrent registration's INSERT does nothing and both read the
@@ -141,7 +137,7 @@ class AgentsMixin(SqlBase):
                 .on_conflict_do_nothing()
             )
             r = await conn.execute(select(agents).where(agents.c.name == name))
-            return _row(r.one())
+            return row_dict(r.one())
 
     async def get_agent(self, agent_id: str) -> dict[str, Any] | None:
         return await self._one_agent(fastread.AGENT_BY_ID, agents.c.id, agent_id)
@@ -158,7 +154,7 @@ class AgentsMixin(SqlBase):
         )
         async with self.read() as conn:
             r = (await conn.execute(stmt, {"value": value})).first()
-        return _row(r) if r else None
+        return row_dict(r) if r else None
 
     async def list_agents(
         self,
@@ -180,7 +176,7 @@ class AgentsMixin(SqlBase):
         stmt = stmt.order_by(col.desc() if descending else col.asc(), agents.c.id)
         stmt = stmt.limit(limit).offset((page_number - 1) * limit)
         async with self.read() as conn:
-            return [_row(r) for r in await conn.execute(stmt)]
+            return [row_dict(r) for r in await conn.execute(stmt)]
 
     async def delete_agent(self, agent_id: str) -> bool:
         """Soft delete; False when the agent is unknown or already deleted."""
@@ -210,4 +206,4 @@ class AgentsMixin(SqlBase):
         )
         async with self.read() as conn:
             r = (await conn.execute(stmt)).first()
-        return _row(r) if r else None
+        return row_dict(r) if r else None

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agentkeep import errors
 from agentkeep.domain import models, status
-from agentkeep.store.sql import SqlBase
+from agentkeep.store.sql import SqlBase, row_dict
 from agentkeep.store.tables import outbox, task_agents, task_history, tasks, trackers
 
 
@@ -32,10 +32,6 @@ class Change:
     actor: str
     request_id: str | None
     reason: str | None
-
-
-def _row(r: Any) -> dict[str, Any]:
-    return dict(r._mapping)
 
 
 def outbox_payload(row: Mapping[str, Any]) -> str:
@@ -94,7 +90,7 @@ class ChangesMixin(SqlBase):
         # Lost the name to an existing task (or a concurrent creation): that one it is.
         async with self.read() as conn:
             r = await conn.execute(select(tasks).where(tasks.c.name == name))
-            return _row(r.one()), False
+            return row_dict(r.one()), False
 
     async def _create_pg(
         self, values: dict[str, Any], agent_id: str, change: Change
@@ -107,7 +103,7 @@ class ChangesMixin(SqlBase):
         }
         async with self.single() as conn:
             r = (await conn.execute(self.statement("create", _create_statement), params)).first()
-        return _row(r) if r else None
+        return row_dict(r) if r else None
 
     async def _create_sqlite(
         self, values: dict[str, Any], agent_id: str, change: Change
@@ -117,7 +113,7 @@ class ChangesMixin(SqlBase):
             inserted = (await conn.execute(stmt)).first()
             if inserted is None:
                 return None
-            row = _row(inserted)
+            row = row_dict(inserted)
             await self._link(conn, row["id"], agent_id, row["created_at"])
             await _insert_history(conn, row, None, change)
             return row
@@ -182,12 +178,12 @@ class ChangesMixin(SqlBase):
         if self.dialect == "postgresql":
             async with self.single() as conn:
                 r = (await conn.execute(stmt, params)).first()
-            return _row(r) if r else None
+            return row_dict(r) if r else None
         async with self.write() as conn:
             r = (await conn.execute(stmt, params)).first()
             if r is None:
                 return None
-            row = _row(r)
+            row = row_dict(r)
             await _insert_history(conn, row, row["prev_status"], change)
             row["outbox_id"] = await _insert_outbox(conn, row)
             return row
@@ -214,7 +210,7 @@ class ChangesMixin(SqlBase):
             if r is None or r.status == status.TaskStatus.DELETED:
                 return None
             if expected_version is not None and r.version != expected_version:
-                raise errors.PreconditionFailed(data={"task": models.task_wire(_row(r))})
+                raise errors.PreconditionFailed(data={"task": models.task_wire(row_dict(r))})
             new: dict[str, Any] = {"version": r.version + 1, "updated_at": models.utcnow()}
             if task_metadata is not None:
                 new["task_metadata"] = task_metadata
@@ -223,7 +219,7 @@ class ChangesMixin(SqlBase):
             if merge_params is not None:
                 new["params"] = {**(r.params or {}), **merge_params}
             stmt = tasks.update().where(tasks.c.id == task_id).values(new).returning(*tasks.c)
-            row = _row((await conn.execute(stmt)).one())
+            row = row_dict((await conn.execute(stmt)).one())
             row["outbox_id"] = await _insert_outbox(conn, row)
             return row
 

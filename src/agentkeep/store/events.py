@@ -7,12 +7,8 @@ from typing import Any
 from sqlalchemy import func, select
 
 from agentkeep.domain import models
-from agentkeep.store.sql import SqlBase
+from agentkeep.store.sql import SqlBase, row_dict
 from agentkeep.store.tables import events
-
-
-def _row(r: Any) -> dict[str, Any]:
-    return dict(r._mapping)
 
 
 class EventsMixin(SqlBase):
@@ -29,12 +25,12 @@ class EventsMixin(SqlBase):
         }
         async with self.write() as conn:
             r = await conn.execute(events.insert().values(values).returning(events))
-            return _row(r.one())
+            return row_dict(r.one())
 
     async def get_event(self, event_id: str) -> dict[str, Any] | None:
         async with self.read() as conn:
             r = (await conn.execute(select(events).where(events.c.id == event_id))).first()
-        return _row(r) if r else None
+        return row_dict(r) if r else None
 
     async def list_events(
         self,
@@ -59,4 +55,4 @@ class EventsMixin(SqlBase):
         if limit is not None:
             stmt = stmt.limit(limit)
         async with self.read() as conn:
-            return [_row(r) for r in await conn.execute(stmt)]
+            return [row_dict(r) for r in await conn.execute(stmt)]

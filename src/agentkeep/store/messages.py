@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from agentkeep import errors
 from agentkeep.domain import models
 from agentkeep.store import jsonmatch
-from agentkeep.store.sql import SqlBase
+from agentkeep.store.sql import SqlBase, row_dict
 from agentkeep.store.tables import messages
 
 MESSAGE_ORDER_FIELDS = frozenset({"created_at", "updated_at", "id"})
@@ -40,10 +40,6 @@ class MessageCursor:
 
     created_at: datetime
     id: str
-
-
-def _row(r: Any) -> dict[str, Any]:
-    return dict(r._mapping)
 
 
 class MessagesMixin(SqlBase):
@@ -109,7 +105,7 @@ class MessagesMixin(SqlBase):
         )
         async with self.write() as conn:
             r = (await conn.execute(stmt)).first()
-        return _row(r) if r else None
+        return row_dict(r) if r else None
 
     async def update_messages(
         self, task_id: str, updates: Mapping[str, dict[str, Any]]
@@ -133,13 +129,13 @@ class MessagesMixin(SqlBase):
                 ).first()
                 if r is None:
                     raise errors.NotFound.by_id(message_id)
-                out.append(_row(r))
+                out.append(row_dict(r))
         return out
 
     async def get_message(self, message_id: str) -> dict[str, Any] | None:
         async with self.read() as conn:
             r = (await conn.execute(select(messages).where(messages.c.id == message_id))).first()
-        return _row(r) if r else None
+        return row_dict(r) if r else None
 
     async def list_messages(
         self,
@@ -161,7 +157,7 @@ class MessagesMixin(SqlBase):
             .offset((page_number - 1) * limit)
         )
         async with self.read() as conn:
-            return [_row(r) for r in await conn.execute(stmt)]
+            return [row_dict(r) for r in await conn.execute(stmt)]
 
     async def list_messages_after(
         self,
@@ -193,7 +189,7 @@ class MessagesMixin(SqlBase):
         # One extra row tells whether another page exists without a COUNT.
         stmt = stmt.order_by(*order).limit(limit + 1)
         async with self.read() as conn:
-            rows = [_row(r) for r in await conn.execute(stmt)]
+            rows = [row_dict(r) for r in await conn.execute(stmt)]
         return rows[:limit], len(rows) > limit
 
     def _message_filters(self, filters: Sequence[MessageFilter]) -> Any:

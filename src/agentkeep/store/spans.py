@@ -10,7 +10,7 @@ from sqlalchemy import or_, select
 
 from agentkeep.domain import models
 from agentkeep.store.access import reachable_task_ids
-from agentkeep.store.sql import SqlBase
+from agentkeep.store.sql import SqlBase, row_dict
 from agentkeep.store.tables import spans
 
 SPAN_ORDER_FIELDS = frozenset({"start_time", "end_time", "name", "id"})
@@ -41,10 +41,6 @@ class SpanQuery:
     descending: bool = False
 
 
-def _row(r: Any) -> dict[str, Any]:
-    return dict(r._mapping)
-
-
 class SpansMixin(SqlBase):
     async def create_span(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """Insert a span; an id already taken raises ``ItemAlreadyExists`` (400)."""
@@ -52,7 +48,7 @@ class SpansMixin(SqlBase):
         row["id"] = values.get("id") or models.new_id()
         async with self.write() as conn:
             r = await conn.execute(spans.insert().values(row).returning(spans))
-            return _row(r.one())
+            return row_dict(r.one())
 
     async def update_span(self, span_id: str, changes: Mapping[str, Any]) -> dict[str, Any] | None:
         values = {k: v for k, v in changes.items() if k in SPAN_FIELDS}
@@ -64,12 +60,12 @@ class SpansMixin(SqlBase):
                     spans.update().where(spans.c.id == span_id).values(values).returning(spans)
                 )
             ).first()
-        return _row(r) if r else None
+        return row_dict(r) if r else None
 
     async def get_span(self, span_id: str) -> dict[str, Any] | None:
         async with self.read() as conn:
             r = (await conn.execute(select(spans).where(spans.c.id == span_id))).first()
-        return _row(r) if r else None
+        return row_dict(r) if r else None
 
     async def list_spans(self, q: SpanQuery) -> list[dict[str, Any]]:
         stmt = select(spans)
@@ -84,4 +80,4 @@ class SpansMixin(SqlBase):
         stmt = stmt.order_by(col.desc() if q.descending else col.asc(), spans.c.id)
         stmt = stmt.limit(q.limit).offset((q.page_number - 1) * q.limit)
         async with self.read() as conn:
-            return [_row(r) for r in await conn.execute(stmt)]
+            return [row_dict(r) for r in await conn.execute(stmt)]

@@ -22,6 +22,11 @@ from agentkeep.store import engine as engine_mod
 from agentkeep.store import fastread
 
 
+def row_dict(r: Any) -> dict[str, Any]:
+    """A result row as a plain dict (what every store method returns)."""
+    return dict(r._mapping)
+
+
 class SqlBase:
     """Connections, transactions and dialect helpers shared by the store mixins."""
 

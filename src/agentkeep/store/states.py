@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from agentkeep.domain import models
 from agentkeep.store.access import reachable_task_ids
-from agentkeep.store.sql import SqlBase
+from agentkeep.store.sql import SqlBase, row_dict
 from agentkeep.store.tables import states
 
 STATE_ORDER_FIELDS = frozenset({"created_at", "updated_at", "id"})
@@ -25,10 +25,6 @@ class StateQuery:
     page_number: int = 1
     order_by: str = "created_at"
     descending: bool = False
-
-
-def _row(r: Any) -> dict[str, Any]:
-    return dict(r._mapping)
 
 
 class StatesMixin(SqlBase):
@@ -56,16 +52,16 @@ class StatesMixin(SqlBase):
                 )
             ).first()
             if inserted is not None:
-                return _row(inserted), True
+                return row_dict(inserted), True
             existing = await conn.execute(
                 select(states).where(states.c.task_id == task_id, states.c.agent_id == agent_id)
             )
-            return _row(existing.one()), False
+            return row_dict(existing.one()), False
 
     async def get_state(self, state_id: str) -> dict[str, Any] | None:
         async with self.read() as conn:
             r = (await conn.execute(select(states).where(states.c.id == state_id))).first()
-        return _row(r) if r else None
+        return row_dict(r) if r else None
 
     async def list_states(self, q: StateQuery) -> list[dict[str, Any]]:
         stmt = select(states)
@@ -79,7 +75,7 @@ class StatesMixin(SqlBase):
         stmt = stmt.order_by(col.desc() if q.descending else col.asc(), states.c.id)
         stmt = stmt.limit(q.limit).offset((q.page_number - 1) * q.limit)
         async with self.read() as conn:
-            return [_row(r) for r in await conn.execute(stmt)]
+            return [row_dict(r) for r in await conn.execute(stmt)]
 
     async def update_state(self, state_id: str, state: dict[str, Any]) -> dict[str, Any] | None:
         stmt = (
@@ -90,7 +86,7 @@ class StatesMixin(SqlBase):
         )
         async with self.write() as conn:
             r = (await conn.execute(stmt)).first()
-        return _row(r) if r else None
+        return row_dict(r) if r else None
 
     async def delete_state(self, state_id: str) -> dict[str, Any] | None:
         """Delete and return the state as it was; None when unknown."""
@@ -98,4 +94,4 @@ class StatesMixin(SqlBase):
             r = (
                 await conn.execute(states.delete().where(states.c.id == state_id).returning(states))
             ).first()
-        return _row(r) if r else None
+        return row_dict(r) if r else None

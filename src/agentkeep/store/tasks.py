@@ -18,7 +18,7 @@ from agentkeep.domain import status
 from agentkeep.store import fastread, jsonmatch
 from agentkeep.store.access import reachable_task_ids
 from agentkeep.store.changes import Change
-from agentkeep.store.sql import SqlBase
+from agentkeep.store.sql import SqlBase, row_dict
 from agentkeep.store.tables import agents, task_agents, task_history, tasks
 
 __all__ = ["TASK_ORDER_FIELDS", "Change", "TaskQuery", "TasksMixin"]
@@ -40,10 +40,6 @@ class TaskQuery:
     descending: bool = True
 
 
-def _row(r: Any) -> dict[str, Any]:
-    return dict(r._mapping)
-
-
 class TasksMixin(SqlBase):
     async def get_task(self, task_id: str) -> dict[str, Any] | None:
         return await self._task_where("id", task_id)
@@ -62,7 +58,7 @@ class TasksMixin(SqlBase):
         )
         async with self.read() as conn:
             r = (await conn.execute(stmt, {"value": value})).first()
-        return _row(r) if r else None
+        return row_dict(r) if r else None
 
     async def agents_of_tasks(self, task_ids: Collection[str]) -> dict[str, list[dict[str, Any]]]:
         out: dict[str, list[dict[str, Any]]] = {t: [] for t in task_ids}
@@ -76,7 +72,7 @@ class TasksMixin(SqlBase):
         )
         async with self.read() as conn:
             for r in await conn.execute(stmt):
-                out[r.task_id].append(_row(r))
+                out[r.task_id].append(row_dict(r))
         return out
 
     async def list_tasks(self, q: TaskQuery) -> list[dict[str, Any]]:
@@ -104,7 +100,7 @@ class TasksMixin(SqlBase):
         stmt = stmt.order_by(*self._task_order(q)).limit(q.limit)
         stmt = stmt.offset((q.page_number - 1) * q.limit)
         async with self.read() as conn:
-            return [_row(r) for r in await conn.execute(stmt)]
+            return [row_dict(r) for r in await conn.execute(stmt)]
 
     def _contains(self, flt: dict[str, Any]) -> Any:
         if self.dialect == "postgresql":
@@ -128,7 +124,7 @@ class TasksMixin(SqlBase):
             .order_by(task_history.c.seq)
         )
         async with self.read() as conn:
-            return [_row(r) for r in await conn.execute(stmt)]
+            return [row_dict(r) for r in await conn.execute(stmt)]
 
     async def overdue_task_ids(self, now: datetime, limit: int = 100) -> list[str]:
         stmt = (

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from agentkeep import errors
 from agentkeep.domain import models
 from agentkeep.store.access import reachable_task_ids
-from agentkeep.store.sql import SqlBase
+from agentkeep.store.sql import SqlBase, row_dict
 from agentkeep.store.tables import events, trackers
 
 TRACKER_ORDER_FIELDS = frozenset({"created_at", "updated_at", "id"})
@@ -35,15 +35,11 @@ class TrackerQuery:
     descending: bool = True
 
 
-def _row(r: Any) -> dict[str, Any]:
-    return dict(r._mapping)
-
-
 class TrackersMixin(SqlBase):
     async def get_tracker(self, tracker_id: str) -> dict[str, Any] | None:
         async with self.read() as conn:
             r = (await conn.execute(select(trackers).where(trackers.c.id == tracker_id))).first()
-        return _row(r) if r else None
+        return row_dict(r) if r else None
 
     async def get_tracker_for(self, task_id: str, agent_id: str) -> dict[str, Any] | None:
         stmt = select(trackers).where(
@@ -51,7 +47,7 @@ class TrackersMixin(SqlBase):
         )
         async with self.read() as conn:
             r = (await conn.execute(stmt)).first()
-        return _row(r) if r else None
+        return row_dict(r) if r else None
 
     async def list_trackers(self, q: TrackerQuery) -> list[dict[str, Any]]:
         stmt = select(trackers)
@@ -65,7 +61,7 @@ class TrackersMixin(SqlBase):
         stmt = stmt.order_by(col.desc() if q.descending else col.asc(), trackers.c.id)
         stmt = stmt.limit(q.limit).offset((q.page_number - 1) * q.limit)
         async with self.read() as conn:
-            return [_row(r) for r in await conn.execute(stmt)]
+            return [row_dict(r) for r in await conn.execute(stmt)]
 
     async def update_tracker(
         self, tracker_id: str, changes: Mapping[str, Any]
@@ -97,7 +93,7 @@ class TrackersMixin(SqlBase):
                 .values(values)
                 .returning(trackers)
             )
-            return _row(r.one())
+            return row_dict(r.one())
 
     @staticmethod
     async def _check_cursor(conn: AsyncConnection, current_id: str | None, new_id: str) -> None:
