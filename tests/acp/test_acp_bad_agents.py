@@ -230,3 +230,29 @@ async def test_forwarded_headers(live: Live) -> None:
     assert not set(blocked) & set(sent)
     [call] = raw.calls
     assert call["id"].startswith(f"task/create-{r.json()['result']['id']}-")
+
+
+async def invalid_content(request: dict[str, Any], writer: asyncio.StreamWriter) -> None:
+    bogus = {"type": "start", "index": 0, "content": {"type": "hologram", "author": "agent"}}
+    await send(writer, STREAM_HEAD + ndjson(request, bogus) + b"0\r\n\r\n")
+
+
+async def test_invalid_message_content_is_a_protocol_error(live: Live) -> None:
+    async with RawAgent(invalid_content) as raw:
+        agent = await live.register(raw.url, "sync")
+        lines = await stream_lines(live, agent["name"], content=TEXT, stream=True, task_name="v")
+    assert lines[-1]["result"] is None
+    assert "not a valid message" in lines[-1]["error"]["message"]
+    task = (await live.http.get("/tasks/name/v")).json()
+    assert task["status"] == "FAILED"
+    # Only the user's message was stored; nothing unrenderable reached the conversation.
+    assert [m["content"]["author"] for m in await live.messages(task["id"])] == ["user"]
+
+
+async def test_agent_content_gets_the_same_defaults_as_rest(live: Live) -> None:
+    async with RawAgent(delta_first) as raw:
+        agent = await live.register(raw.url, "sync")
+        await stream_lines(live, agent["name"], content=TEXT, stream=True, task_name="d")
+    task = (await live.http.get("/tasks/name/d")).json()
+    stored = await live.messages(task["id"])
+    assert {m["content"]["style"] for m in stored} == {"static"}

@@ -13,9 +13,12 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
+
 from agentkeep import errors
 from agentkeep.acp import fold
 from agentkeep.bus.base import EventBus
+from agentkeep.domain import content as message_content
 from agentkeep.domain import models
 from agentkeep.store import SqlStore
 
@@ -76,7 +79,8 @@ class TurnRelay:
         out: list[dict[str, Any]] = []
         slot = self._slots.get(index)
         if slot is None or slot.done:
-            out.append(await self._start(index, fold.content_for_delta(delta)))
+            synthesised = message_content.validate(fold.content_for_delta(delta))
+            out.append(await self._start(index, synthesised))
             slot = self._slots[index]
         slot.acc.apply(delta)
         out.append(await self._emit({"type": "delta", "index": index, "delta": delta}, slot))
@@ -119,7 +123,14 @@ def _content(update: dict[str, Any]) -> dict[str, Any]:
         raise errors.AgentProtocolError(
             f"Agent sent a {update['type']} update without message content."
         )
-    return content
+    try:
+        # The same validation as REST messages: defaults filled in (``style``), and
+        # content no client could render is refused instead of stored.
+        return message_content.validate(content)
+    except ValidationError:
+        raise errors.AgentProtocolError(
+            f"Agent sent a {update['type']} update whose content is not a valid message."
+        ) from None
 
 
 async def publish(bus: EventBus | None, task_id: str, event: dict[str, Any]) -> None:
