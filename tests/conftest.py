@@ -62,25 +62,29 @@ def _pg_admin_dsn(url: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def pg_template() -> str:
-    """A migrated template database, built once per session; tests clone it."""
+def pg_template() -> Iterator[str]:
+    """A migrated template database, built once per session and dropped after it."""
     url = service_url("TEST_POSTGRES_URL")
     name = f"agentkeep_tpl_{os.getpid()}"
 
-    async def build() -> None:
+    async def admin(*statements: str) -> None:
         conn = await asyncpg.connect(_pg_admin_dsn(url), timeout=5)
         try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await conn.execute(f'CREATE DATABASE "{name}"')
+            for sql in statements:
+                await conn.execute(sql)
         finally:
             await conn.close()
+
+    async def build() -> None:
+        await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
         await migrate.upgrade(str(make_url(url).set(database=name).render_as_string(False)))
 
     try:
         asyncio.run(build())
     except (OSError, asyncpg.PostgresError) as exc:
         pytest.fail(f"PostgreSQL at TEST_POSTGRES_URL is unreachable: {exc}")
-    return name
+    yield name
+    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="session")
