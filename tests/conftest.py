@@ -170,10 +170,13 @@ class ServerProcess:
 
 
 def start_server(
-    env: dict[str, str], log: Path, *args: str, cwd: Path | None = None
+    env: dict[str, str], log: Path, *args: str, cwd: Path | None = None, port: int | None = None
 ) -> ServerProcess:
-    """Start ``agentkeep serve`` as a real process and wait until it answers /healthz."""
-    port = free_port()
+    """Start ``agentkeep serve`` as a real process and wait until it answers /healthz.
+
+    ``port`` reuses a known port (a restart in place); by default a free one is picked.
+    """
+    port = port or free_port()
     full_env = {**os.environ, **env, "AGENTKEEP_PORT": str(port)}
     with log.open("wb") as out:
         proc = subprocess.Popen(
