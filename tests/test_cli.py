@@ -62,3 +62,26 @@ def test_bad_database_url_is_a_clear_error(tmp_path: Path) -> None:
     result = run_cli("migrate", cwd=tmp_path, env={"AGENTKEEP_DATABASE_URL": "mysql://x"})
     assert result.returncode == 2
     assert "AGENTKEEP_DATABASE_URL" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_sigterm_with_a_viewer_connected_still_stops(tmp_path: Path) -> None:
+    env = {"AGENTKEEP_SHUTDOWN_GRACE_SECONDS": "1", "AGENTKEEP_SSE_PING_SECONDS": "0.2"}
+    server = start_server(env, tmp_path / "serve.log", cwd=tmp_path)
+    try:
+        agent = httpx.post(
+            f"{server.url}/agents/register",
+            json={"name": "a", "acp_url": "http://x", "acp_type": "sync"},
+        ).json()
+        task = httpx.post(
+            f"{server.url}/agents/{agent['id']}/rpc",
+            json={"jsonrpc": "2.0", "id": 1, "method": "task/create", "params": {}},
+        ).json()["result"]
+        with httpx.stream("GET", f"{server.url}/tasks/{task['id']}/stream", timeout=30) as viewer:
+            next(viewer.iter_lines())  # the viewer is connected and reading
+            server.proc.terminate()
+            # A stream never ends by itself: the grace period must bound the shutdown, and
+            # the lifespan must still run (uvicorn then re-raises SIGTERM: status -15).
+            server.proc.wait(timeout=20)
+    finally:
+        stop_server(server)
+    assert "Application shutdown complete" in server.output()

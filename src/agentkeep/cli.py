@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import uvicorn
@@ -74,11 +74,7 @@ def serve(
     bind_host, bind_port = host or settings.host, port or settings.port
     if workers == 1:
         uvicorn.run(
-            create_app(settings),
-            host=bind_host,
-            port=bind_port,
-            log_level=settings.log_level,
-            access_log=False,
+            create_app(settings), host=bind_host, port=bind_port, **_uvicorn_options(settings)
         )
     else:
         uvicorn.run(
@@ -87,9 +83,18 @@ def serve(
             host=bind_host,
             port=bind_port,
             workers=workers,
-            log_level=settings.log_level,
-            access_log=False,
+            **_uvicorn_options(settings),
         )
+
+
+def _uvicorn_options(settings: Settings) -> dict[str, Any]:
+    return {
+        "log_level": settings.log_level,
+        "access_log": False,
+        # Open SSE streams never end on their own: without a bound, a restart with viewers
+        # connected would wait forever. Viewers reconnect (and resume) elsewhere.
+        "timeout_graceful_shutdown": settings.shutdown_grace_seconds,
+    }
 
 
 def worker_app() -> FastAPI:

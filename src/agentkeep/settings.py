@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     #: Run the deadline sweeper and the outbox relay in this process.
     background_workers: bool = True
     log_level: str = "info"
+    #: On SIGTERM, how long open requests (SSE streams included) may take to finish.
+    shutdown_grace_seconds: int = Field(5, ge=0)
 
     @field_validator("redis_url", "api_keys", mode="before")
     @classmethod
