@@ -87,3 +87,20 @@ async def test_readyz_reports_a_dead_database(tmp_path: Any) -> None:
     async with running_app(create_app(settings)) as c:
         r = await c.get("/readyz")
     assert r.status_code == 503 and r.json()["status"] == "degraded"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/tasks/a%00b",
+        "/tasks/name/a%00b",
+        "/agents/a%00b",
+        "/agents/name/a%00b",
+        "/tasks/" + "x" * 300,
+    ],
+)
+async def test_ids_the_database_cannot_hold_are_4xx(client: httpx.AsyncClient, path: str) -> None:
+    # A NUL byte cannot be a Postgres text value: the lookup must say "bad input", not 500.
+    r = await client.get(path)
+    assert 400 <= r.status_code < 500, r.text
+    assert set(r.json()) == {"message", "code", "data"}

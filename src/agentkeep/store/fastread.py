@@ -19,6 +19,7 @@ import asyncpg
 import orjson
 from sqlalchemy.engine import make_url
 
+from agentkeep.store import dberrors
 from agentkeep.store.tables import agents, tasks
 
 _TASK_COLUMNS = ", ".join(c.name for c in tasks.c)
@@ -64,7 +65,12 @@ class FastReader:
 
     async def one(self, sql: str, value: str) -> dict[str, Any] | None:
         pool = await self._get_pool()
-        record = await pool.fetchrow(sql, value)
+        try:
+            record = await pool.fetchrow(sql, value)
+        except asyncpg.PostgresError as exc:
+            # Same translation as the SQLAlchemy path: a NUL in an id is bad input, not 500.
+            dberrors.raise_if_bad_value(getattr(exc, "sqlstate", None), exc)
+            raise
         return dict(record) if record is not None else None
 
     async def close(self) -> None:

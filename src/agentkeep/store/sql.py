@@ -14,12 +14,10 @@ from typing import Any
 
 from sqlalchemy import Table, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from agentkeep import errors
+from agentkeep.store import dberrors, fastread
 from agentkeep.store import engine as engine_mod
-from agentkeep.store import fastread
 
 
 def row_dict(r: Any) -> dict[str, Any]:
@@ -69,14 +67,9 @@ class SqlBase:
         """A short write transaction (IMMEDIATE on SQLite); unique violations become 400."""
         lock = self._write_lock or contextlib.nullcontext()
         async with lock:
-            try:
+            with dberrors.translated():
                 async with self._write_engine.begin() as conn:
                     yield conn
-            except IntegrityError as exc:
-                raise errors.ItemAlreadyExists() from exc
-            except DBAPIError as exc:
-                _raise_bad_value(exc)
-                raise
 
     @contextlib.asynccontextmanager
     async def single(self) -> AsyncIterator[AsyncConnection]:
@@ -84,24 +77,16 @@ class SqlBase:
 
         A single statement is atomic on its own: no BEGIN/COMMIT round trips.
         """
-        try:
+        with dberrors.translated():
             async with self._read_engine.connect() as conn:
                 yield conn
-        except IntegrityError as exc:
-            raise errors.ItemAlreadyExists() from exc
-        except DBAPIError as exc:
-            _raise_bad_value(exc)
-            raise
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """An autocommit connection: each statement sees committed data, no BEGIN needed."""
-        try:
+        with dberrors.translated():
             async with self._read_engine.connect() as conn:
                 yield conn
-        except DBAPIError as exc:
-            _raise_bad_value(exc)
-            raise
 
     def insert(self, table: Table) -> Any:
         """A dialect ``INSERT`` that supports ``on_conflict_do_nothing``."""
@@ -112,18 +97,3 @@ class SqlBase:
     async def ping(self) -> None:
         async with self.read() as conn:
             await conn.execute(text("SELECT 1"))
-
-
-def _raise_bad_value(exc: DBAPIError) -> None:
-    """A value the database cannot hold (SQLSTATE class 22, "data exception") is bad input.
-
-    PostgreSQL refuses a NUL character in text and JSONB, or a string longer than its
-    column, where SQLite stores it: without this the same request is a 400 on one database
-    and a 500 on the other. Every other driver error stays what it is.
-    """
-    sqlstate = getattr(exc.orig, "sqlstate", None)
-    if isinstance(sqlstate, str) and sqlstate.startswith("22"):
-        raise errors.BadRequest(
-            "A value cannot be stored: strings must not contain NUL (\\u0000) characters "
-            "and must fit their field."
-        ) from exc
