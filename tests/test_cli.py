@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import free_port, start_server, stop_server
+from tests.conftest import free_port, service_url, start_server, stop_server
 
 
 def run_cli(
@@ -85,3 +85,28 @@ def test_sigterm_with_a_viewer_connected_still_stops(tmp_path: Path) -> None:
     finally:
         stop_server(server)
     assert "Application shutdown complete" in server.output()
+
+
+def test_several_workers_share_one_database_and_bus(db_url: str, tmp_path: Path) -> None:
+    env = {"AGENTKEEP_DATABASE_URL": db_url, "AGENTKEEP_REDIS_URL": service_url("TEST_REDIS_URL")}
+    server = start_server(env, tmp_path / "serve.log", "--workers", "2", cwd=tmp_path)
+    try:
+        with httpx.Client(base_url=server.url, timeout=10) as http:
+            agent = http.post(
+                "/agents/register", json={"name": "w", "acp_url": "http://x", "acp_type": "sync"}
+            ).json()
+            tasks = [
+                http.post(
+                    f"/agents/{agent['id']}/rpc",
+                    json={"jsonrpc": "2.0", "id": n, "method": "task/create", "params": {}},
+                ).json()["result"]
+                for n in range(20)
+            ]
+            # Whichever worker answers, every task is there and changes exactly once.
+            codes = [http.post(f"/tasks/{t['id']}/complete").status_code for t in tasks]
+            again = [http.post(f"/tasks/{t['id']}/complete").status_code for t in tasks]
+            assert (set(codes), set(again)) == ({200}, {400})
+            assert all(http.get(f"/tasks/{t['id']}").json()["status"] == "COMPLETED" for t in tasks)
+    finally:
+        stop_server(server)
+    assert server.output().count("Application startup complete") == 2
