@@ -73,16 +73,6 @@ def _with_event(r: Any) -> dict[str, Any]:
 
 
 class OutboxMixin(SqlBase):
-    async def add_outbox(self, conn: AsyncConnection, row: Mapping[str, Any]) -> None:
-        await conn.execute(
-            outbox.insert().values(
-                task_id=row["id"],
-                version=row["version"],
-                payload=orjson.dumps(task_updated_event(row)).decode(),
-                created_at=models.utcnow(),
-            )
-        )
-
     async def pending_outbox(
         self, limit: int = 200, *, created_before: datetime | None = None
     ) -> list[dict[str, Any]]:
@@ -108,10 +98,6 @@ class OutboxMixin(SqlBase):
     async def mark_outbox_attempted(self, ids: list[int]) -> None:
         async with self.write() as conn:
             await _settle(conn, OutboxClaim([], attempted=ids))
-
-    async def delete_outbox(self, ids: list[int]) -> None:
-        async with self.write() as conn:
-            await _settle(conn, OutboxClaim([], delivered=ids))
 
     async def settle_outbox(self, delivered: list[int], attempted: list[int]) -> None:
         """Delete delivered rows (one statement) and count attempts, in one transaction."""

@@ -14,19 +14,8 @@ from agentkeep.store.sql import SqlBase, row_dict
 from agentkeep.store.tables import spans
 
 SPAN_ORDER_FIELDS = frozenset({"start_time", "end_time", "name", "id"})
-SPAN_FIELDS = frozenset(
-    {
-        "trace_id",
-        "task_id",
-        "parent_id",
-        "name",
-        "start_time",
-        "end_time",
-        "input",
-        "output",
-        "data",
-    }
-)
+#: The writable fields: every wire field but the id, which is fixed at creation.
+SPAN_FIELDS = frozenset(models.SPAN_FIELDS) - {"id"}
 
 
 @dataclass(frozen=True, slots=True)
