@@ -83,7 +83,8 @@ def test_each_process_presents_the_key_the_agent_was_given(
     env = {"AGENT_API_KEY": "ops-secret-key"}
     agent = spawn_agent(a.url, name, "sync", tmp_path / "agent.log", env)
     try:
-        wait_registered(agent)
+        # Startup time is not under test: a loaded CI machine may take a while.
+        wait_registered(agent, timeout=120)
         with httpx.Client(timeout=30) as http:
             for server, said in ((b, "from b"), (a, "from a")):
                 content = {"type": "text", "author": "user", "content": said}
