@@ -111,6 +111,8 @@ async def test_cookie_authenticates_reads_and_streams(api: httpx.AsyncClient) ->
         ),
         ({**SAME_ORIGIN, "content-type": "text/plain"}, b'{"reason": "x"}', NOT_JSON),
         ({**COOKIE, **JSON}, b"{}", CROSS_SITE),
+        # An empty credential header does not replace the cookie, so it does not count.
+        ({**COOKIE, **JSON, "x-api-key": "", "x-agent-api-key": ""}, b"{}", CROSS_SITE),
         ({**COOKIE, **JSON, "origin": "https://evil.example"}, b"{}", CROSS_SITE),
         ({**COOKIE, **JSON, "origin": "http://test:8080"}, b"{}", CROSS_SITE),
         ({**COOKIE, **JSON, "origin": "null"}, b"{}", CROSS_SITE),

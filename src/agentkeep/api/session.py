@@ -95,8 +95,9 @@ def _cookie_alone(headers: Headers) -> bool:
     """Whether the cookie is the only credential (a page on another site can set no header)."""
     if keys.SESSION_COOKIE not in cookie_parser(headers.get("cookie", "")):
         return False
+    # Mirrors ``deps.api_key_of``: an empty header does not stand in for the cookie there.
     bearer = headers.get("authorization", "")[:7].lower() == "bearer "
-    return not (bearer or "x-api-key" in headers or "x-agent-api-key" in headers)
+    return not (bearer or headers.get("x-api-key") or headers.get("x-agent-api-key"))
 
 
 def _refusal(scope: Scope, headers: Headers) -> str | None:
