@@ -110,10 +110,6 @@ class Settings(BaseSettings):
         secret = self.agent_key_secret
         return secret.get_secret_value().encode() if secret is not None else b""
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
 
 #: Values that look like someone forgot to set a real secret.
 _PLACEHOLDERS = frozenset({"changeme", "change-me", "secret", "password", "key", "apikey"})
