@@ -27,9 +27,11 @@ from agentkeep.api import (
     agents,
     events,
     health,
+    key_rotation,
     messages,
     responses,
     rpc,
+    session,
     spans,
     states,
     streams,
@@ -148,6 +150,7 @@ def create_app(
     app.state.metrics_registry = CollectorRegistry()
     app.state.count_change = _change_counter(app.state.metrics_registry)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(session.CookieGuard, enabled=bool(settings.api_key_set))
     # Added last, so outermost: the plain task read skips the router entirely.
     app.add_middleware(TaskReadFastPath)
     _install_error_handlers(app)
@@ -155,6 +158,8 @@ def create_app(
         app.include_router(module.router)
     app.include_router(tracker.router)
     app.include_router(spans.router)
+    app.include_router(key_rotation.router)
+    app.include_router(session.router)
 
     @app.get("/docs", include_in_schema=False)
     async def _docs() -> Response:
@@ -175,7 +180,11 @@ def _lifespan(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
-            own_store = store or SqlStore(settings.database_url, pool_size=settings.db_pool_size)
+            own_store = store or SqlStore(
+                settings.database_url,
+                pool_size=settings.db_pool_size,
+                agent_key_secret=settings.agent_key_secret_bytes,
+            )
             if store is None:
                 stack.push_async_callback(own_store.close)
             lifecycle = Lifecycle(

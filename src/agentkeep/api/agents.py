@@ -8,7 +8,14 @@ from fastapi import APIRouter, Query, Request, Response
 
 from agentkeep import errors
 from agentkeep.api import responses
-from agentkeep.api.deps import PrincipalDep, SettingsDep, StoreDep, store_of
+from agentkeep.api.deps import (
+    PrincipalDep,
+    SettingsDep,
+    StoreDep,
+    api_key_of,
+    require_operator,
+    store_of,
+)
 from agentkeep.api.schemas import AgentRegister, AgentRegisterBuild
 from agentkeep.domain import models
 from agentkeep.store import SqlStore
@@ -45,20 +52,12 @@ async def _may_register(request: Request, settings: SettingsDep, body: AgentRegi
     agentex-sdk can only send ``x-agent-api-key``, so an API key is accepted there too.
     Without API keys the header is ignored: the SDK sends its possibly stale key.
     """
-    keys = settings.api_key_map
-    if not keys:
-        return
-    presented = {
-        request.headers.get("x-api-key"),
-        request.headers.get("x-agent-api-key"),
-        request.cookies.get("agentkeep_api_key"),
-    }
-    auth = request.headers.get("authorization", "")
-    if auth[:7].lower() == "bearer ":
-        presented.add(auth[7:].strip())
-    if presented & keys.keys():
+    api_keys = settings.api_key_set
+    if not api_keys:
         return
     agent_key = request.headers.get("x-agent-api-key")
+    if api_keys.name_of(api_key_of(request)) or api_keys.name_of(agent_key):
+        return
     if agent_key:
         store = store_of(request)
         owner = await store.agent_by_key(agent_key)
@@ -92,7 +91,10 @@ async def register_agent(
 
 
 @router.post("/agents/register-build")
-async def register_build(body: AgentRegisterBuild, store: StoreDep, _p: PrincipalDep) -> Response:
+async def register_build(
+    body: AgentRegisterBuild, store: StoreDep, principal: PrincipalDep
+) -> Response:
+    require_operator(principal, "register agent builds")
     row = await store.register_build(
         name=body.name,
         description=body.description,
@@ -102,6 +104,8 @@ async def register_build(body: AgentRegisterBuild, store: StoreDep, _p: Principa
     return responses.json(models.agent_wire(row))
 
 
+# Reads: any credential, agent keys included. Agents discover each other here for
+# agent-to-agent RPC; the wire shape never carries keys or ACP URLs.
 @router.get("/agents")
 async def list_agents(
     store: StoreDep,
@@ -138,16 +142,18 @@ async def get_agent(agent_id: str, store: StoreDep, _p: PrincipalDep) -> Respons
 
 
 @router.delete("/agents/name/{name}")
-async def delete_agent_by_name(name: str, store: StoreDep, _p: PrincipalDep) -> Response:
+async def delete_agent_by_name(name: str, store: StoreDep, principal: PrincipalDep) -> Response:
     row = await live_agent_by_name(store, name)
+    require_operator(principal, "delete other agents", own_agent_id=row["id"])
     if not await store.delete_agent(row["id"]):
         raise errors.NotFound(f"Agent {name} not found")
     return responses.json({"id": row["id"], "message": f"Agent '{name}' deleted successfully"})
 
 
 @router.delete("/agents/{agent_id}")
-async def delete_agent(agent_id: str, store: StoreDep, _p: PrincipalDep) -> Response:
+async def delete_agent(agent_id: str, store: StoreDep, principal: PrincipalDep) -> Response:
     await live_agent(store, agent_id)
+    require_operator(principal, "delete other agents", own_agent_id=agent_id)
     if not await store.delete_agent(agent_id):
         raise errors.NotFound(f"Agent {agent_id} not found")
     return responses.json({"id": agent_id, "message": f"Agent '{agent_id}' deleted successfully"})

@@ -1,4 +1,5 @@
-"""Liveness, readiness and metrics. No credentials are checked here."""
+"""Liveness, readiness and metrics. No credentials are checked here, except on ``/metrics``
+when ``AGENTKEEP_METRICS_REQUIRE_KEY`` asks for a configured API key."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from agentkeep import errors
 from agentkeep.api import responses
+from agentkeep.api.deps import api_key_of
 
 router = APIRouter(tags=["health"])
 
@@ -60,6 +63,10 @@ router.add_api_route("/healthcheck", _ready, methods=["GET"], include_in_schema=
 
 @router.get("/metrics", include_in_schema=False)
 async def metrics(request: Request) -> Response:
+    settings = request.app.state.settings
+    # An API key only: an agent key is no operator's credential.
+    if settings.metrics_require_key and settings.api_key_set.name_of(api_key_of(request)) is None:
+        raise errors.Unauthorized()
     return Response(
         generate_latest(request.app.state.metrics_registry), media_type=CONTENT_TYPE_LATEST
     )

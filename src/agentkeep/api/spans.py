@@ -56,8 +56,18 @@ def _utc_times(values: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _visible_span(store: SqlStore, access: TaskAccess, span_id: str) -> dict[str, Any]:
+    """A span the caller may see: through its task, or, tied to no task, as its creator.
+
+    A foreign span answers like a missing one, as foreign tasks do.
+    """
     row = await store.get_span(span_id)
-    if row is None or not await access.allows(row["task_id"]):
+    if row is None:
+        raise errors.NotFound.by_id(span_id)
+    if row["task_id"] is None:
+        visible = access.agent_id is None or row["creator_agent_id"] == access.agent_id
+    else:
+        visible = await access.allows(row["task_id"])
+    if not visible:
         raise errors.NotFound.by_id(span_id)
     return row
 
@@ -67,7 +77,9 @@ async def create_span(body: SpanCreate, store: StoreDep, access: TaskAccessDep) 
     if body.task_id is not None:
         await access.require(body.task_id)
     # A duplicate id is 400 "Item already exists…" (the store translates the violation).
-    row = await store.create_span(_utc_times(body.model_dump()))
+    agent = access.principal.agent
+    creator = agent["id"] if agent is not None else None
+    row = await store.create_span(_utc_times(body.model_dump()), creator_agent_id=creator)
     return responses.json(models.span_wire(row))
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,8 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from agentkeep import errors
 from agentkeep.domain import models
 from agentkeep.store import fastread
-from agentkeep.store.sql import SqlBase, row_dict
-from agentkeep.store.tables import agent_keys, agents, task_agents
+from agentkeep.store.agent_keys import AgentKeysMixin
+from agentkeep.store.sql import row_dict
+from agentkeep.store.tables import agents, task_agents
 
 REGISTERED_REASON = "Agent registered successfully."
 BUILD_REASON = "Agent build registered; not yet deployed."
@@ -31,7 +31,7 @@ class Registration:
     agent_input_type: str | None = None
 
 
-class AgentsMixin(SqlBase):
+class AgentsMixin(AgentKeysMixin):
     async def register_agent(self, reg: Registration) -> tuple[dict[str, Any], str]:
         """Upsert by id (404 if unknown) or by name; return the agent and its one key."""
         now = models.utcnow()
@@ -64,7 +64,7 @@ class AgentsMixin(SqlBase):
                 current = await self._locked(conn, agents.c.name == reg.name)
                 assert current is not None
             row = await self._apply_registration(conn, current, reg, now)
-            key = await self._ensure_key(conn, row["id"], now)
+            key = await self.ensure_key(conn, row["id"], now)
         return row, key
 
     async def _locked(self, conn: AsyncConnection, where: Any) -> dict[str, Any] | None:
@@ -94,19 +94,6 @@ class AgentsMixin(SqlBase):
             agents.update().where(agents.c.id == current["id"]).values(changed).returning(agents)
         )
         return row_dict(r.one())
-
-    async def _ensure_key(self, conn: AsyncConnection, agent_id: str, now: Any) -> str:
-        # Minted once: a concurrent registration's INSERT does nothing and both read the
-        # same key back.
-        await conn.execute(
-            self.insert(agent_keys)
-            .values(agent_id=agent_id, api_key=secrets.token_hex(32), created_at=now)
-            .on_conflict_do_nothing(index_elements=["agent_id"])
-        )
-        r = await conn.execute(
-            select(agent_keys.c.api_key).where(agent_keys.c.agent_id == agent_id)
-        )
-        return str(r.scalar_one())
 
     async def register_build(
         self,
@@ -187,23 +174,8 @@ class AgentsMixin(SqlBase):
                 .values(status="Deleted", status_reason=DELETED_REASON, updated_at=models.utcnow())
                 .returning(agents.c.id)
             )
-            return r.first() is not None
-
-    async def agent_key(self, agent_id: str) -> str | None:
-        async with self.read() as conn:
-            r = await conn.execute(
-                select(agent_keys.c.api_key).where(agent_keys.c.agent_id == agent_id)
-            )
-            return r.scalar_one_or_none()
-
-    async def agent_by_key(self, api_key: str) -> dict[str, Any] | None:
-        if self.fast_reader is not None:
-            return await self.fast_reader.one(fastread.AGENT_BY_KEY, api_key)
-        stmt = (
-            select(agents)
-            .join(agent_keys, agent_keys.c.agent_id == agents.c.id)
-            .where(agent_keys.c.api_key == api_key)
-        )
-        async with self.read() as conn:
-            r = (await conn.execute(stmt)).first()
-        return row_dict(r) if r else None
+            if r.first() is None:
+                return False
+            # In the same transaction: the key fails from the moment the delete commits.
+            await self.drop_keys(conn, agent_id)
+            return True
