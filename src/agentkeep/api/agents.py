@@ -4,21 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from agentkeep import errors
 from agentkeep.api import responses
 from agentkeep.api.deps import PrincipalDep, SettingsDep, StoreDep, store_of
+from agentkeep.api.paging import PageDep
 from agentkeep.api.schemas import AgentRegister, AgentRegisterBuild
 from agentkeep.domain import models
+from agentkeep.domain.paging import Page
 from agentkeep.store import SqlStore
-from agentkeep.store.agents import Registration
+from agentkeep.store.agents import AGENT_ORDER_FIELDS, AgentQuery, Registration
 
 router = APIRouter(tags=["agents"])
-
-AGENT_ORDER_FIELDS = frozenset(
-    {"created_at", "updated_at", "name", "status", "registered_at", "id"}
-)
 
 
 async def live_agent(store: SqlStore, agent_id: str) -> dict[str, Any]:
@@ -106,24 +104,10 @@ async def register_build(body: AgentRegisterBuild, store: StoreDep, _p: Principa
 async def list_agents(
     store: StoreDep,
     _p: PrincipalDep,
+    page: Annotated[Page, PageDep("agents", AGENT_ORDER_FIELDS)],
     task_id: str | None = None,
-    limit: Annotated[int, Query(ge=0, le=1000)] = 50,
-    page_number: Annotated[int, Query(ge=1)] = 1,
-    order_by: str | None = None,
-    order_direction: str = "desc",
 ) -> Response:
-    if order_by is not None and order_by not in AGENT_ORDER_FIELDS:
-        raise errors.BadRequest(
-            f"Cannot order agents by {order_by!r}; "
-            f"use one of {', '.join(sorted(AGENT_ORDER_FIELDS))}."
-        )
-    rows = await store.list_agents(
-        task_id=task_id,
-        limit=limit or 50,
-        page_number=page_number,
-        order_by=order_by,
-        descending=order_direction.lower() == "desc",
-    )
+    rows = await store.list_agents(AgentQuery(task_id=task_id), page)
     return responses.json([models.agent_wire(r) for r in rows])
 
 

@@ -13,6 +13,7 @@ from agentkeep import errors
 from agentkeep.api import responses
 from agentkeep.api.deps import StoreDep, TaskAccessDep
 from agentkeep.domain import models
+from agentkeep.domain.paging import MAX_LIMIT
 
 router = APIRouter(tags=["events"])
 
@@ -33,7 +34,7 @@ async def list_events(
     access: TaskAccessDep,
     last_processed_event_id: str | None = None,
     # Without a limit every matching event is returned (agents read their whole inbox).
-    limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
+    limit: Annotated[int | None, Query(ge=1, le=MAX_LIMIT)] = None,
 ) -> Response:
     await access.child_of(task_id)
     rows = await store.list_events(

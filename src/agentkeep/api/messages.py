@@ -20,34 +20,43 @@ from pydantic import BaseModel, ValidationError
 from agentkeep import errors
 from agentkeep.api import paging, responses
 from agentkeep.api.deps import StoreDep, TaskAccessDep
-from agentkeep.domain import models
+from agentkeep.api.paging import PageDep
+from agentkeep.domain import jsonlimits, limits, models
 from agentkeep.domain.content import StreamingStatus, TaskMessageContent, dump
-from agentkeep.store.messages import MESSAGE_ORDER_FIELDS, MessageCursor, MessageFilter
+from agentkeep.domain.limits import CheckedBody, UtcDatetime
+from agentkeep.domain.paging import Page
+from agentkeep.store import jsonmatch
+from agentkeep.store.messages import (
+    MESSAGE_ORDER_FIELDS,
+    MessageCursor,
+    MessageFilter,
+    MessageQuery,
+)
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["messages"])
 
 
-class MessageCreate(BaseModel):
+class MessageCreate(CheckedBody):
     task_id: str
     content: TaskMessageContent
     streaming_status: StreamingStatus | None = None
-    created_at: datetime | None = None
+    created_at: UtcDatetime | None = None
 
 
-class MessageBatchCreate(BaseModel):
+class MessageBatchCreate(CheckedBody):
     task_id: str
     contents: list[TaskMessageContent]
-    created_at: datetime | None = None
+    created_at: UtcDatetime | None = None
 
 
-class MessageUpdate(BaseModel):
+class MessageUpdate(CheckedBody):
     task_id: str
     content: TaskMessageContent
     streaming_status: StreamingStatus | None = None
 
 
-class MessageBatchUpdate(BaseModel):
+class MessageBatchUpdate(CheckedBody):
     task_id: str
     updates: dict[str, TaskMessageContent]
 
@@ -72,10 +81,10 @@ def _parse_filters(raw: str | None) -> list[MessageFilter]:
     """``filters``: a JSON object or list of objects; bad JSON or shapes are 400."""
     if raw is None or not raw.strip():
         return []
+    value = jsonmatch.load_filter(raw, "filters")
     try:
-        value = orjson.loads(raw)
         entries = [_FilterEntry.model_validate(v) for v in _as_list(value)]
-    except (orjson.JSONDecodeError, ValidationError, TypeError):
+    except (ValidationError, TypeError):
         raise errors.BadRequest(
             "filters must be a JSON object or a list of objects such as "
             '[{"content": {"type": "text", "author": "user"}, "exclude": false}].'
@@ -109,7 +118,8 @@ def _decode_cursor(cursor: str) -> MessageCursor:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         value = orjson.loads(raw)
-        return MessageCursor(models.as_utc(datetime.fromisoformat(value["c"])), str(value["i"]))
+        created = limits.in_utc(datetime.fromisoformat(value["c"]))
+        return MessageCursor(created, jsonlimits.check_json(str(value["i"])))
     except (binascii.Error, orjson.JSONDecodeError, ValueError, KeyError, TypeError):
         raise errors.BadRequest(
             "Invalid cursor: pass next_cursor from a previous response unchanged."
@@ -185,21 +195,11 @@ async def list_messages(
     task_id: Annotated[str, Query()],
     store: StoreDep,
     access: TaskAccessDep,
-    limit: paging.Limit = paging.DEFAULT_LIMIT,
-    page_number: paging.PageNumber = 1,
-    order_by: str | None = None,
-    order_direction: str = "desc",
+    page: Annotated[Page, PageDep("messages", MESSAGE_ORDER_FIELDS)],
     filters: str | None = None,
 ) -> Response:
     await access.child_of(task_id)
-    rows = await store.list_messages(
-        task_id,
-        filters=_parse_filters(filters),
-        limit=paging.limit_or_default(limit),
-        page_number=page_number,
-        order_by=paging.order_field(order_by, MESSAGE_ORDER_FIELDS, "created_at", "messages"),
-        descending=paging.descending(order_direction),
-    )
+    rows = await store.list_messages(MessageQuery(task_id, _parse_filters(filters)), page)
     return responses.json([models.message_wire(r) for r in rows])
 
 

@@ -2,28 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel
 
 from agentkeep import errors
-from agentkeep.api import paging, responses
+from agentkeep.api import responses
 from agentkeep.api.deps import StoreDep, TaskAccess, TaskAccessDep
+from agentkeep.api.paging import PageDep
 from agentkeep.domain import models
+from agentkeep.domain.limits import CheckedBody
+from agentkeep.domain.paging import Page
 from agentkeep.store import SqlStore
 from agentkeep.store.states import STATE_ORDER_FIELDS, StateQuery
 
 router = APIRouter(tags=["states"])
 
 
-class StateCreate(BaseModel):
+class StateCreate(CheckedBody):
     task_id: str
     agent_id: str
     state: dict[str, Any]
 
 
-class StateUpdate(BaseModel):
+class StateUpdate(CheckedBody):
     # agentex-sdk also sends task_id and agent_id here; a state never moves, so they are
     # ignored like any unknown field.
     state: dict[str, Any]
@@ -51,12 +53,9 @@ async def create_state(body: StateCreate, store: StoreDep, access: TaskAccessDep
 async def list_states(
     store: StoreDep,
     access: TaskAccessDep,
+    page: Annotated[Page, PageDep("states", STATE_ORDER_FIELDS, direction="asc")],
     task_id: str | None = None,
     agent_id: str | None = None,
-    limit: paging.Limit = paging.DEFAULT_LIMIT,
-    page_number: paging.PageNumber = 1,
-    order_by: str | None = None,
-    order_direction: str = "asc",
 ) -> Response:
     if task_id is not None:
         await access.require(task_id)
@@ -65,11 +64,8 @@ async def list_states(
             task_id=task_id,
             agent_id=agent_id,
             visible_to=access.agent_id,
-            limit=paging.limit_or_default(limit),
-            page_number=page_number,
-            order_by=paging.order_field(order_by, STATE_ORDER_FIELDS, "created_at", "states"),
-            descending=paging.descending(order_direction),
-        )
+        ),
+        page,
     )
     return responses.json([models.state_wire(r) for r in rows])
 

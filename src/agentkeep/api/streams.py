@@ -14,13 +14,14 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Header, Request, Response
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from agentkeep import errors, sse
 from agentkeep.api.deps import StoreDep, TaskAccessDep
 from agentkeep.api.tasks import live_task
 from agentkeep.bus.base import Entry, EventBus, parse_id
 from agentkeep.domain import models, status
+from agentkeep.domain.limits import CheckedBody
 from agentkeep.fanout import Fanout, Viewer, ViewerTooSlow
 from agentkeep.store import SqlStore
 
@@ -235,7 +236,7 @@ async def stream_task(
     return await _open(request, row, cursor, cursor is not None or (ids or "").lower() in _YES)
 
 
-class StreamUpdate(BaseModel):
+class StreamUpdate(CheckedBody):
     """A message update an agent publishes (Agentex's ``TaskMessageUpdate`` shapes)."""
 
     model_config = ConfigDict(extra="allow")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
-import orjson
 from fastapi import APIRouter, Query, Request, Response
 
 from agentkeep import errors
@@ -19,10 +18,12 @@ from agentkeep.api.deps import (
     StoreDep,
     TaskAccessDep,
 )
+from agentkeep.api.paging import PageDep
 from agentkeep.api.schemas import TaskUpdate
 from agentkeep.domain import models
+from agentkeep.domain.paging import Page
 from agentkeep.domain.status import TaskStatus
-from agentkeep.store import SqlStore
+from agentkeep.store import SqlStore, jsonmatch
 from agentkeep.store.tasks import TASK_ORDER_FIELDS, Change, TaskQuery
 
 router = APIRouter(tags=["tasks"])
@@ -61,12 +62,7 @@ async def _task_response(
 def _metadata_filter(raw: str | None) -> dict[str, Any] | None:
     if raw is None:
         return None
-    try:
-        value = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise errors.BadRequest(
-            'task_metadata must be a JSON object, e.g. {"team": "a"}.'
-        ) from None
+    value = jsonmatch.load_filter(raw, "task_metadata")
     if not isinstance(value, dict) or not value:
         raise errors.BadRequest("task_metadata must be a non-empty JSON object.")
     return value
@@ -76,24 +72,16 @@ def _metadata_filter(raw: str | None) -> dict[str, Any] | None:
 async def list_tasks(
     store: StoreDep,
     access: TaskAccessDep,
+    page: Annotated[Page, PageDep("tasks", TASK_ORDER_FIELDS)],
     relationships: Relationships = [],  # noqa: B006  (FastAPI copies defaults)
     agent_id: str | None = None,
     agent_name: str | None = None,
     status: TaskStatus | None = None,
     task_metadata: str | None = None,
-    limit: Annotated[int, Query(ge=0, le=1000)] = 50,
-    page_number: Annotated[int, Query(ge=1)] = 1,
-    order_by: str | None = None,
-    order_direction: str = "desc",
 ) -> Response:
     if status is TaskStatus.DELETED:
         raise errors.BadRequest(
             "Cannot filter by DELETED status; deleted tasks are not returned by list_tasks."
-        )
-    if order_by is not None and order_by not in TASK_ORDER_FIELDS:
-        raise errors.BadRequest(
-            f"Cannot order tasks by {order_by!r}; "
-            f"use one of {', '.join(sorted(TASK_ORDER_FIELDS))}."
         )
     query = TaskQuery(
         agent_id=agent_id,
@@ -101,12 +89,8 @@ async def list_tasks(
         status=status,
         metadata=_metadata_filter(task_metadata),
         visible_to=access.agent_id,
-        limit=limit or 50,
-        page_number=page_number,
-        order_by=order_by,
-        descending=order_direction.lower() == "desc",
     )
-    rows = await store.list_tasks(query)
+    rows = await store.list_tasks(query, page)
     items = [models.task_summary(r) for r in rows]
     if "agents" in relationships:
         linked = await store.agents_of_tasks([r["id"] for r in rows])
