@@ -40,6 +40,7 @@ from agentkeep.api import (
     transitions,
 )
 from agentkeep.api.fastpath import TaskReadFastPath
+from agentkeep.api.nulguard import NulGuard
 from agentkeep.bus.base import EventBus
 from agentkeep.bus.memory import InMemoryBus
 from agentkeep.bus.redis import RedisStreamsBus
@@ -152,6 +153,8 @@ def create_app(
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     # Added last, so outermost: the plain task read skips the router entirely.
     app.add_middleware(TaskReadFastPath)
+    # Outermost of all: one answer for a NUL in a URL, whichever path serves it.
+    app.add_middleware(NulGuard)
     _install_error_handlers(app)
     for module in (health, agents, rpc, tasks, transitions, streams, messages, states, events):
         app.include_router(module.router)
@@ -220,7 +223,9 @@ def _make_bus(settings: Settings) -> EventBus:
             maxlen=settings.stream_maxlen,
             ttl_seconds=settings.stream_ttl_seconds,
         )
-    return InMemoryBus(settings.stream_maxlen, settings.stream_ttl_seconds)
+    return InMemoryBus(
+        settings.stream_maxlen, settings.stream_ttl_seconds, max_bytes=settings.stream_max_bytes
+    )
 
 
 async def _start_streams(

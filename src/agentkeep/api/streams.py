@@ -52,25 +52,34 @@ class StreamSession:
         self.sent_versions: set[int] = set()
         self.finished = False
 
-    def render(self, entry: Entry) -> bytes | None:
+    async def render(self, entry: Entry) -> bytes | None:
         """The frame for ``entry``, or None to skip it; sets ``finished`` on a terminal one."""
         key = entry.key
         if key <= parse_id(self.cursor):
             return None
         self.cursor = entry.id
-        event = entry.event
-        if not event:
+        head = entry.head
+        if not head.is_event:
             return None  # not an event object: a foreign writer's entry
-        if event.get("type") == "task_updated":
-            task = event.get("task") or {}
-            version = task.get("version")
+        if head.type == "task_updated":
+            version = head.version
             # The relay delivers at least once: a change already shown is not shown again.
             if isinstance(version, int) and version in self.sent_versions:
                 return None
+            terminal = status.is_terminal(str(head.status))
+            if terminal and not await self._really_ended():
+                # Anything that can XADD to ``task:{id}`` (agents do) could forge a terminal
+                # update and close every viewer's stream: the row decides, not the entry.
+                return None
             if isinstance(version, int):
                 self.sent_versions.add(version)
-            self.finished = status.is_terminal(str(task.get("status")))
+            self.finished = terminal
         return sse.frame(entry.data, entry.id if self.with_ids else None)
+
+    async def _really_ended(self) -> bool:
+        """Whether the task row is terminal (or gone): one read by primary key."""
+        row = await self.store.get_task(self.task_id)
+        return row is None or status.is_terminal(row["status"])
 
     async def backlog(self) -> AsyncIterator[bytes]:
         """Every entry the stream holds after the cursor, page by page."""
@@ -79,7 +88,7 @@ class StreamSession:
             if not page:
                 return
             for entry in page:
-                out = self.render(entry)
+                out = await self.render(entry)
                 if out is not None:
                     yield out
                 if self.finished:
@@ -134,7 +143,7 @@ class StreamSession:
                 await asyncio.sleep(min(wait, BACKLOG_RETRY_SECONDS))
                 backlog = await self._catch_up()
             elif (entry := await viewer.next(wait)) is not None:
-                if (out := self.render(entry)) is not None:
+                if (out := await self.render(entry)) is not None:
                     yield out
                     quiet_since = time.monotonic()
                 continue
