@@ -38,6 +38,7 @@ from agentkeep.api import (
     tasks,
     tracker,
     transitions,
+    wire,
 )
 from agentkeep.api.fastpath import TaskReadFastPath
 from agentkeep.api.nulguard import NulGuard
@@ -157,9 +158,10 @@ def create_app(
     app.add_middleware(NulGuard)
     _install_error_handlers(app)
     for module in (health, agents, rpc, tasks, transitions, streams, messages, states, events):
-        app.include_router(module.router)
-    app.include_router(tracker.router)
-    app.include_router(spans.router)
+        declared = wire.RPC_RESPONSES if module is rpc else wire.ERRORS
+        app.include_router(module.router, responses=declared)
+    app.include_router(tracker.router, responses=wire.ERRORS)
+    app.include_router(spans.router, responses=wire.ERRORS)
 
     @app.get("/docs", include_in_schema=False)
     async def _docs() -> Response:

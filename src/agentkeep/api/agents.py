@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Request, Response
 
 from agentkeep import errors
-from agentkeep.api import responses
+from agentkeep.api import responses, wire
 from agentkeep.api.deps import PrincipalDep, SettingsDep, StoreDep, store_of
 from agentkeep.api.paging import PageDep
 from agentkeep.api.schemas import AgentRegister, AgentRegisterBuild
@@ -70,7 +70,7 @@ async def _may_register(request: Request, settings: SettingsDep, body: AgentRegi
     raise errors.Unauthorized()
 
 
-@router.post("/agents/register")
+@router.post("/agents/register", response_model=wire.RegisteredAgent)
 async def register_agent(
     body: AgentRegister, request: Request, store: StoreDep, settings: SettingsDep
 ) -> Response:
@@ -89,7 +89,7 @@ async def register_agent(
     return responses.json({**models.agent_wire(row), "agent_api_key": key})
 
 
-@router.post("/agents/register-build")
+@router.post("/agents/register-build", response_model=wire.Agent)
 async def register_build(body: AgentRegisterBuild, store: StoreDep, _p: PrincipalDep) -> Response:
     row = await store.register_build(
         name=body.name,
@@ -100,7 +100,7 @@ async def register_build(body: AgentRegisterBuild, store: StoreDep, _p: Principa
     return responses.json(models.agent_wire(row))
 
 
-@router.get("/agents")
+@router.get("/agents", response_model=list[wire.Agent])
 async def list_agents(
     store: StoreDep,
     _p: PrincipalDep,
@@ -111,17 +111,17 @@ async def list_agents(
     return responses.json([models.agent_wire(r) for r in rows])
 
 
-@router.get("/agents/name/{name}")
+@router.get("/agents/name/{name}", response_model=wire.Agent)
 async def get_agent_by_name(name: str, store: StoreDep, _p: PrincipalDep) -> Response:
     return responses.json(models.agent_wire(await live_agent_by_name(store, name)))
 
 
-@router.get("/agents/{agent_id}")
+@router.get("/agents/{agent_id}", response_model=wire.Agent)
 async def get_agent(agent_id: str, store: StoreDep, _p: PrincipalDep) -> Response:
     return responses.json(models.agent_wire(await live_agent(store, agent_id)))
 
 
-@router.delete("/agents/name/{name}")
+@router.delete("/agents/name/{name}", response_model=wire.Deleted)
 async def delete_agent_by_name(name: str, store: StoreDep, _p: PrincipalDep) -> Response:
     row = await live_agent_by_name(store, name)
     if not await store.delete_agent(row["id"]):
@@ -129,7 +129,7 @@ async def delete_agent_by_name(name: str, store: StoreDep, _p: PrincipalDep) -> 
     return responses.json({"id": row["id"], "message": f"Agent '{name}' deleted successfully"})
 
 
-@router.delete("/agents/{agent_id}")
+@router.delete("/agents/{agent_id}", response_model=wire.Deleted)
 async def delete_agent(agent_id: str, store: StoreDep, _p: PrincipalDep) -> Response:
     await live_agent(store, agent_id)
     if not await store.delete_agent(agent_id):

@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from agentkeep import errors
-from agentkeep.api import responses
+from agentkeep.api import responses, wire
 from agentkeep.api.deps import StoreDep, TaskAccessDep
 from agentkeep.domain import models
 from agentkeep.domain.paging import MAX_LIMIT
@@ -18,7 +18,7 @@ from agentkeep.domain.paging import MAX_LIMIT
 router = APIRouter(tags=["events"])
 
 
-@router.get("/events/{event_id}")
+@router.get("/events/{event_id}", response_model=wire.Event)
 async def get_event(event_id: str, store: StoreDep, access: TaskAccessDep) -> Response:
     row = await store.get_event(event_id)
     if row is None or not await access.allows(row["task_id"]):
@@ -26,7 +26,7 @@ async def get_event(event_id: str, store: StoreDep, access: TaskAccessDep) -> Re
     return responses.json(models.event_wire(row))
 
 
-@router.get("/events")
+@router.get("/events", response_model=list[wire.Event])
 async def list_events(
     task_id: str,
     agent_id: str,

@@ -9,14 +9,14 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from agentkeep.api import responses
+from agentkeep.api import responses, wire
 
 router = APIRouter(tags=["health"])
 
 CHECK_TIMEOUT_SECONDS = 2.0
 
 
-@router.get("/healthz")
+@router.get("/healthz", response_model=wire.Health)
 async def healthz() -> Response:
     return responses.json({"status": "ok"})
 
@@ -40,7 +40,13 @@ async def _ready(request: Request) -> Response:
     return responses.json(body, 200 if ok else 503)
 
 
-router.add_api_route("/readyz", _ready, methods=["GET"])
+router.add_api_route(
+    "/readyz",
+    _ready,
+    methods=["GET"],
+    response_model=wire.Health,
+    responses={503: {"model": wire.Health, "description": "A dependency is down"}},
+)
 router.add_api_route("/healthcheck", _ready, methods=["GET"], include_in_schema=False)
 
 

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ValidationError
 
 from agentkeep import errors
-from agentkeep.api import paging, responses
+from agentkeep.api import paging, responses, wire
 from agentkeep.api.deps import StoreDep, TaskAccessDep
 from agentkeep.api.paging import PageDep
 from agentkeep.domain import jsonlimits, limits, models
@@ -126,7 +126,7 @@ def _decode_cursor(cursor: str) -> MessageCursor:
         ) from None
 
 
-@router.post("/messages/batch")
+@router.post("/messages/batch", response_model=list[wire.Message])
 async def create_messages(
     body: MessageBatchCreate, request: Request, store: StoreDep, access: TaskAccessDep
 ) -> Response:
@@ -138,7 +138,7 @@ async def create_messages(
     return responses.json([models.message_wire(r) for r in rows])
 
 
-@router.put("/messages/batch")
+@router.put("/messages/batch", response_model=list[wire.Message])
 async def update_messages(
     body: MessageBatchUpdate, request: Request, store: StoreDep, access: TaskAccessDep
 ) -> Response:
@@ -151,7 +151,7 @@ async def update_messages(
     return responses.json([models.message_wire(r) for r in rows])
 
 
-@router.post("/messages")
+@router.post("/messages", response_model=wire.Message)
 async def create_message(
     body: MessageCreate, request: Request, store: StoreDep, access: TaskAccessDep
 ) -> Response:
@@ -163,7 +163,7 @@ async def create_message(
     return responses.json(models.message_wire(row))
 
 
-@router.get("/messages/paginated")
+@router.get("/messages/paginated", response_model=wire.MessagePage)
 async def list_messages_paginated(
     task_id: str,
     store: StoreDep,
@@ -190,7 +190,7 @@ async def list_messages_paginated(
     )
 
 
-@router.get("/messages")
+@router.get("/messages", response_model=list[wire.Message])
 async def list_messages(
     task_id: Annotated[str, Query()],
     store: StoreDep,
@@ -203,7 +203,7 @@ async def list_messages(
     return responses.json([models.message_wire(r) for r in rows])
 
 
-@router.get("/messages/{message_id}")
+@router.get("/messages/{message_id}", response_model=wire.Message)
 async def get_message(message_id: str, store: StoreDep, access: TaskAccessDep) -> Response:
     row = await store.get_message(message_id)
     if row is None or not await access.allows(row["task_id"]):
@@ -211,7 +211,7 @@ async def get_message(message_id: str, store: StoreDep, access: TaskAccessDep) -
     return responses.json(models.message_wire(row))
 
 
-@router.put("/messages/{message_id}")
+@router.put("/messages/{message_id}", response_model=wire.Message)
 async def update_message(
     message_id: str,
     body: MessageUpdate,

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Response
 from pydantic import Field
 
 from agentkeep import errors
-from agentkeep.api import responses
+from agentkeep.api import responses, wire
 from agentkeep.api.deps import StoreDep, TaskAccess, TaskAccessDep
 from agentkeep.api.paging import PageDep
 from agentkeep.domain import models
@@ -57,7 +57,7 @@ async def _visible_span(store: SqlStore, access: TaskAccess, span_id: str) -> di
     return row
 
 
-@router.post("/spans")
+@router.post("/spans", response_model=wire.Span)
 async def create_span(body: SpanCreate, store: StoreDep, access: TaskAccessDep) -> Response:
     if body.task_id is not None:
         await access.require(body.task_id)
@@ -66,7 +66,7 @@ async def create_span(body: SpanCreate, store: StoreDep, access: TaskAccessDep) 
     return responses.json(models.span_wire(row))
 
 
-@router.patch("/spans/{span_id}")
+@router.patch("/spans/{span_id}", response_model=wire.Span)
 async def update_span(
     span_id: str, body: SpanPatch, store: StoreDep, access: TaskAccessDep
 ) -> Response:
@@ -83,12 +83,12 @@ async def update_span(
     return responses.json(models.span_wire(row))
 
 
-@router.get("/spans/{span_id}")
+@router.get("/spans/{span_id}", response_model=wire.Span)
 async def get_span(span_id: str, store: StoreDep, access: TaskAccessDep) -> Response:
     return responses.json(models.span_wire(await _visible_span(store, access, span_id)))
 
 
-@router.get("/spans")
+@router.get("/spans", response_model=list[wire.Span])
 async def list_spans(
     store: StoreDep,
     access: TaskAccessDep,

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Response
 
 from agentkeep import errors
-from agentkeep.api import responses
+from agentkeep.api import responses, wire
 from agentkeep.api.deps import StoreDep, TaskAccess, TaskAccessDep
 from agentkeep.api.paging import PageDep
 from agentkeep.domain import models
@@ -38,7 +38,7 @@ async def _visible_state(store: SqlStore, access: TaskAccess, state_id: str) -> 
     return row
 
 
-@router.post("/states")
+@router.post("/states", response_model=wire.State)
 async def create_state(body: StateCreate, store: StoreDep, access: TaskAccessDep) -> Response:
     await access.child_of(body.task_id)
     if await store.get_agent(body.agent_id) is None:
@@ -49,7 +49,7 @@ async def create_state(body: StateCreate, store: StoreDep, access: TaskAccessDep
     return responses.json(models.state_wire(row))
 
 
-@router.get("/states")
+@router.get("/states", response_model=list[wire.State])
 async def list_states(
     store: StoreDep,
     access: TaskAccessDep,
@@ -70,12 +70,12 @@ async def list_states(
     return responses.json([models.state_wire(r) for r in rows])
 
 
-@router.get("/states/{state_id}")
+@router.get("/states/{state_id}", response_model=wire.State)
 async def get_state(state_id: str, store: StoreDep, access: TaskAccessDep) -> Response:
     return responses.json(models.state_wire(await _visible_state(store, access, state_id)))
 
 
-@router.put("/states/{state_id}")
+@router.put("/states/{state_id}", response_model=wire.State)
 async def update_state(
     state_id: str, body: StateUpdate, store: StoreDep, access: TaskAccessDep
 ) -> Response:
@@ -86,7 +86,7 @@ async def update_state(
     return responses.json(models.state_wire(row))
 
 
-@router.delete("/states/{state_id}")
+@router.delete("/states/{state_id}", response_model=wire.State)
 async def delete_state(state_id: str, store: StoreDep, access: TaskAccessDep) -> Response:
     await _visible_state(store, access, state_id)
     row = await store.delete_state(state_id)

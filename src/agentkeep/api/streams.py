@@ -17,6 +17,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import ConfigDict
 
 from agentkeep import errors, sse
+from agentkeep.api import wire
 from agentkeep.api.deps import StoreDep, TaskAccessDep
 from agentkeep.api.tasks import live_task
 from agentkeep.bus.base import Entry, EventBus, parse_id
@@ -208,7 +209,11 @@ async def _open(
 LastEventIdHeader = Annotated[str | None, Header(alias="Last-Event-ID")]
 
 
-@router.get("/tasks/name/{task_name}/stream")
+@router.get(
+    "/tasks/name/{task_name}/stream",
+    response_class=wire.EventStream,
+    responses=wire.STREAM_RESPONSES,
+)
 async def stream_task_by_name(
     request: Request,
     task_name: str,
@@ -226,7 +231,9 @@ async def stream_task_by_name(
     return await _open(request, row, cursor, cursor is not None or (ids or "").lower() in _YES)
 
 
-@router.get("/tasks/{task_id}/stream")
+@router.get(
+    "/tasks/{task_id}/stream", response_class=wire.EventStream, responses=wire.STREAM_RESPONSES
+)
 async def stream_task(
     request: Request,
     task_id: str,
@@ -256,7 +263,7 @@ class StreamUpdate(CheckedBody):
 UpdatesBody = Annotated[StreamUpdate | list[StreamUpdate], Body()]
 
 
-@router.post("/tasks/{task_id}/stream/events")
+@router.post("/tasks/{task_id}/stream/events", response_model=wire.Published)
 async def publish_stream_events(
     request: Request, task_id: str, updates: UpdatesBody, store: StoreDep, access: TaskAccessDep
 ) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request, Response
 
 from agentkeep import errors
-from agentkeep.api import idempotency, responses
+from agentkeep.api import idempotency, responses, wire
 from agentkeep.api.deps import (
     IfMatchDep,
     LifecycleDep,
@@ -68,7 +68,7 @@ def _metadata_filter(raw: str | None) -> dict[str, Any] | None:
     return value
 
 
-@router.get("/tasks")
+@router.get("/tasks", response_model=list[wire.Task])
 async def list_tasks(
     store: StoreDep,
     access: TaskAccessDep,
@@ -99,7 +99,7 @@ async def list_tasks(
     return responses.json(items)
 
 
-@router.get("/tasks/name/{name}")
+@router.get("/tasks/name/{name}", response_model=wire.Task)
 async def get_task_by_name(
     name: str,
     store: StoreDep,
@@ -110,7 +110,7 @@ async def get_task_by_name(
     return await _task_response(store, await live_task_by_name(store, name), relationships)
 
 
-@router.get("/tasks/{task_id}")
+@router.get("/tasks/{task_id}", response_model=wire.Task)
 async def get_task(
     task_id: str,
     store: StoreDep,
@@ -150,7 +150,7 @@ async def _update(
     )
 
 
-@router.put("/tasks/name/{name}")
+@router.put("/tasks/name/{name}", response_model=wire.Task)
 async def update_task_by_name(
     name: str,
     body: TaskUpdate,
@@ -166,7 +166,7 @@ async def update_task_by_name(
     return await _update(request, row["id"], body, lifecycle, principal, settings, expected)
 
 
-@router.put("/tasks/{task_id}")
+@router.put("/tasks/{task_id}", response_model=wire.Task)
 async def update_task(
     task_id: str,
     body: TaskUpdate,
@@ -181,7 +181,7 @@ async def update_task(
     return await _update(request, task_id, body, lifecycle, principal, settings, expected)
 
 
-@router.delete("/tasks/name/{name}")
+@router.delete("/tasks/name/{name}", response_model=wire.Deleted)
 async def delete_task_by_name(
     name: str,
     lifecycle: LifecycleDep,
@@ -195,7 +195,7 @@ async def delete_task_by_name(
     return responses.json({"id": row["id"], "message": f"Task '{name}' deleted successfully"})
 
 
-@router.delete("/tasks/{task_id}")
+@router.delete("/tasks/{task_id}", response_model=wire.Deleted)
 async def delete_task(
     task_id: str,
     lifecycle: LifecycleDep,
@@ -208,7 +208,7 @@ async def delete_task(
     return responses.json({"id": task_id, "message": f"Task {task_id} deleted successfully"})
 
 
-@router.get("/tasks/{task_id}/history")
+@router.get("/tasks/{task_id}/history", response_model=list[wire.HistoryEntry])
 async def task_history(task_id: str, store: StoreDep, access: TaskAccessDep) -> Response:
     await access.require(task_id)
     if await store.get_task(task_id) is None:

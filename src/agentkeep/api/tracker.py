@@ -8,7 +8,7 @@ from fastapi import APIRouter, Response
 from pydantic import Field
 
 from agentkeep import errors
-from agentkeep.api import responses
+from agentkeep.api import responses, wire
 from agentkeep.api.deps import StoreDep, TaskAccess, TaskAccessDep
 from agentkeep.api.paging import PageDep
 from agentkeep.domain import models
@@ -33,12 +33,12 @@ async def _visible_tracker(store: SqlStore, access: TaskAccess, tracker_id: str)
     return row
 
 
-@router.get("/tracker/{tracker_id}")
+@router.get("/tracker/{tracker_id}", response_model=wire.Tracker)
 async def get_tracker(tracker_id: str, store: StoreDep, access: TaskAccessDep) -> Response:
     return responses.json(models.tracker_wire(await _visible_tracker(store, access, tracker_id)))
 
 
-@router.get("/tracker")
+@router.get("/tracker", response_model=list[wire.Tracker])
 async def list_trackers(
     store: StoreDep,
     access: TaskAccessDep,
@@ -59,7 +59,7 @@ async def list_trackers(
     return responses.json([models.tracker_wire(r) for r in rows])
 
 
-@router.put("/tracker/{tracker_id}")
+@router.put("/tracker/{tracker_id}", response_model=wire.Tracker)
 async def update_tracker(
     tracker_id: str, body: TrackerUpdate, store: StoreDep, access: TaskAccessDep
 ) -> Response:
