@@ -45,6 +45,7 @@ from agentkeep.api.nulguard import NulGuard
 from agentkeep.bus.base import EventBus
 from agentkeep.bus.memory import InMemoryBus
 from agentkeep.bus.redis import RedisStreamsBus
+from agentkeep.domain import jsonlimits
 from agentkeep.fanout import Fanout
 from agentkeep.lifecycle import Lifecycle
 from agentkeep.settings import CONTRACT_VERSION, Settings
@@ -105,6 +106,15 @@ def _too_large(limit: int) -> Response:
     return responses.error_response(errors.PayloadTooLarge(_too_large_message(limit)))
 
 
+#: FastAPI's answer to a body its JSON parser gave up on (nested ~1000 levels deep, an
+#: integer of more than 4300 digits), said so that the client knows what to fix.
+_FASTAPI_UNPARSABLE = "There was an error parsing the body"
+_UNPARSABLE = (
+    f"Request body refused: it is not JSON this server can read (nested more than "
+    f"{jsonlimits.MAX_DEPTH} levels deep, or a number too long)."
+)
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(errors.AgentkeepError)
     async def _ours(_: Request, exc: errors.AgentkeepError) -> Response:
@@ -123,7 +133,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> Response:
-        return responses.json(responses.envelope(str(exc.detail), exc.status_code), exc.status_code)
+        message = _UNPARSABLE if exc.detail == _FASTAPI_UNPARSABLE else str(exc.detail)
+        return responses.json(responses.envelope(message, exc.status_code), exc.status_code)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
