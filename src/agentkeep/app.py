@@ -38,11 +38,14 @@ from agentkeep.api import (
     tasks,
     tracker,
     transitions,
+    wire,
 )
 from agentkeep.api.fastpath import TaskReadFastPath
+from agentkeep.api.nulguard import NulGuard
 from agentkeep.bus.base import EventBus
 from agentkeep.bus.memory import InMemoryBus
 from agentkeep.bus.redis import RedisStreamsBus
+from agentkeep.domain import jsonlimits
 from agentkeep.fanout import Fanout
 from agentkeep.lifecycle import Lifecycle
 from agentkeep.rpc.context import Services
@@ -102,6 +105,15 @@ def _too_large(limit: int) -> Response:
     return responses.error_response(errors.PayloadTooLarge(_too_large_message(limit)))
 
 
+#: FastAPI's answer to a body its JSON parser gave up on (nested ~1000 levels deep, an
+#: integer of more than 4300 digits), said so that the client knows what to fix.
+_FASTAPI_UNPARSABLE = "There was an error parsing the body"
+_UNPARSABLE = (
+    f"Request body refused: it is not JSON this server can read (nested more than "
+    f"{jsonlimits.MAX_DEPTH} levels deep, or a number too long)."
+)
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(errors.AgentkeepError)
     async def _ours(_: Request, exc: errors.AgentkeepError) -> Response:
@@ -120,7 +132,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> Response:
-        return responses.json(responses.envelope(str(exc.detail), exc.status_code), exc.status_code)
+        message = _UNPARSABLE if exc.detail == _FASTAPI_UNPARSABLE else str(exc.detail)
+        return responses.json(responses.envelope(message, exc.status_code), exc.status_code)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
@@ -153,13 +166,14 @@ def create_app(
     app.add_middleware(session.CookieGuard, enabled=bool(settings.api_key_set))
     # Added last, so outermost: the plain task read skips the router entirely.
     app.add_middleware(TaskReadFastPath)
+    # Outermost of all: one answer for a NUL in a URL, whichever path serves it.
+    app.add_middleware(NulGuard)
     _install_error_handlers(app)
     for module in (health, agents, rpc, tasks, transitions, streams, messages, states, events):
-        app.include_router(module.router)
-    app.include_router(tracker.router)
-    app.include_router(spans.router)
-    app.include_router(key_rotation.router)
-    app.include_router(session.router)
+        declared = wire.RPC_RESPONSES if module is rpc else wire.ERRORS
+        app.include_router(module.router, responses=declared)
+    for extra in (tracker, spans, key_rotation, session):
+        app.include_router(extra.router, responses=wire.ERRORS)
 
     @app.get("/docs", include_in_schema=False)
     async def _docs() -> Response:
@@ -232,7 +246,9 @@ def _make_bus(settings: Settings) -> EventBus:
             maxlen=settings.stream_maxlen,
             ttl_seconds=settings.stream_ttl_seconds,
         )
-    return InMemoryBus(settings.stream_maxlen, settings.stream_ttl_seconds)
+    return InMemoryBus(
+        settings.stream_maxlen, settings.stream_ttl_seconds, max_bytes=settings.stream_max_bytes
+    )
 
 
 async def _start_streams(

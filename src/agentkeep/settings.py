@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     sse_ping_seconds: float = Field(15.0, gt=0)
     stream_maxlen: int = Field(10_000, gt=0)
     stream_ttl_seconds: int = Field(3600, ge=0)
+    #: In-memory bus only: event text all task streams together may hold (oldest go first).
+    stream_max_bytes: int = Field(64 * 1024 * 1024, gt=0)
     agent_timeout_seconds: float = Field(60.0, gt=0)
     agent_connect_timeout_seconds: float = Field(10.0, gt=0)
     agent_stream_timeout_seconds: float = Field(300.0, gt=0)
@@ -53,6 +55,11 @@ class Settings(BaseSettings):
     agent_key_secret: SecretStr | None = None
     #: ``/metrics`` answers only callers presenting a configured API key.
     metrics_require_key: bool = False
+    #: ``serve``: an idle keep-alive connection is closed after this many seconds.
+    keepalive_timeout_seconds: int = Field(5, gt=0)
+    #: ``serve``: the most connections and requests (SSE viewers included) one process
+    #: holds; beyond it a request is answered 503 at once.
+    max_connections: int = Field(1000, gt=0)
 
     @field_validator("redis_url", "api_keys", "agent_key_secret", mode="before")
     @classmethod

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from agentkeep import errors
-from agentkeep.api import responses
+from agentkeep.api import responses, wire
 from agentkeep.api.deps import (
     PrincipalDep,
     SettingsDep,
@@ -16,16 +16,14 @@ from agentkeep.api.deps import (
     require_operator,
     store_of,
 )
+from agentkeep.api.paging import PageDep
 from agentkeep.api.schemas import AgentRegister, AgentRegisterBuild
 from agentkeep.domain import models
+from agentkeep.domain.paging import Page
 from agentkeep.store import SqlStore
-from agentkeep.store.agents import Registration
+from agentkeep.store.agents import AGENT_ORDER_FIELDS, AgentQuery, Registration
 
 router = APIRouter(tags=["agents"])
-
-AGENT_ORDER_FIELDS = frozenset(
-    {"created_at", "updated_at", "name", "status", "registered_at", "id"}
-)
 
 
 async def live_agent(store: SqlStore, agent_id: str) -> dict[str, Any]:
@@ -71,7 +69,7 @@ async def _may_register(request: Request, settings: SettingsDep, body: AgentRegi
     raise errors.Unauthorized()
 
 
-@router.post("/agents/register")
+@router.post("/agents/register", response_model=wire.RegisteredAgent)
 async def register_agent(
     body: AgentRegister, request: Request, store: StoreDep, settings: SettingsDep
 ) -> Response:
@@ -90,7 +88,7 @@ async def register_agent(
     return responses.json({**models.agent_wire(row), "agent_api_key": key})
 
 
-@router.post("/agents/register-build")
+@router.post("/agents/register-build", response_model=wire.Agent)
 async def register_build(
     body: AgentRegisterBuild, store: StoreDep, principal: PrincipalDep
 ) -> Response:
@@ -106,42 +104,28 @@ async def register_build(
 
 # Reads: any credential, agent keys included. Agents discover each other here for
 # agent-to-agent RPC; the wire shape never carries keys or ACP URLs.
-@router.get("/agents")
+@router.get("/agents", response_model=list[wire.Agent])
 async def list_agents(
     store: StoreDep,
     _p: PrincipalDep,
+    page: Annotated[Page, PageDep("agents", AGENT_ORDER_FIELDS)],
     task_id: str | None = None,
-    limit: Annotated[int, Query(ge=0, le=1000)] = 50,
-    page_number: Annotated[int, Query(ge=1)] = 1,
-    order_by: str | None = None,
-    order_direction: str = "desc",
 ) -> Response:
-    if order_by is not None and order_by not in AGENT_ORDER_FIELDS:
-        raise errors.BadRequest(
-            f"Cannot order agents by {order_by!r}; "
-            f"use one of {', '.join(sorted(AGENT_ORDER_FIELDS))}."
-        )
-    rows = await store.list_agents(
-        task_id=task_id,
-        limit=limit or 50,
-        page_number=page_number,
-        order_by=order_by,
-        descending=order_direction.lower() == "desc",
-    )
+    rows = await store.list_agents(AgentQuery(task_id=task_id), page)
     return responses.json([models.agent_wire(r) for r in rows])
 
 
-@router.get("/agents/name/{name}")
+@router.get("/agents/name/{name}", response_model=wire.Agent)
 async def get_agent_by_name(name: str, store: StoreDep, _p: PrincipalDep) -> Response:
     return responses.json(models.agent_wire(await live_agent_by_name(store, name)))
 
 
-@router.get("/agents/{agent_id}")
+@router.get("/agents/{agent_id}", response_model=wire.Agent)
 async def get_agent(agent_id: str, store: StoreDep, _p: PrincipalDep) -> Response:
     return responses.json(models.agent_wire(await live_agent(store, agent_id)))
 
 
-@router.delete("/agents/name/{name}")
+@router.delete("/agents/name/{name}", response_model=wire.Deleted)
 async def delete_agent_by_name(name: str, store: StoreDep, principal: PrincipalDep) -> Response:
     row = await live_agent_by_name(store, name)
     require_operator(principal, "delete other agents", own_agent_id=row["id"])
@@ -150,7 +134,7 @@ async def delete_agent_by_name(name: str, store: StoreDep, principal: PrincipalD
     return responses.json({"id": row["id"], "message": f"Agent '{name}' deleted successfully"})
 
 
-@router.delete("/agents/{agent_id}")
+@router.delete("/agents/{agent_id}", response_model=wire.Deleted)
 async def delete_agent(agent_id: str, store: StoreDep, principal: PrincipalDep) -> Response:
     await live_agent(store, agent_id)
     require_operator(principal, "delete other agents", own_agent_id=agent_id)

@@ -118,6 +118,10 @@ async def get_task_access(store: StoreDep, principal: PrincipalDep) -> TaskAcces
 TaskAccessDep = Annotated[TaskAccess, Depends(get_task_access)]
 
 
+#: Task versions are a 32-bit column.
+MAX_VERSION = 2**31 - 1
+
+
 async def if_match(request: Request) -> int | None:
     """The version ``If-Match`` asks for; None when absent or ``*`` (any existing task)."""
     raw = request.headers.get("if-match")
@@ -127,7 +131,9 @@ async def if_match(request: Request) -> int | None:
     if value.startswith("W/"):
         value = value[2:]
     value = value.strip('"')
-    if not value.isdigit():
+    # ASCII digits only (``"²".isdigit()`` is true), and no more than a version can be: the
+    # column is a 32-bit integer, and a longer number would overflow the driver.
+    if not (value.isascii() and value.isdigit() and int(value[:11]) <= MAX_VERSION):
         raise errors.BadRequest(
             'If-Match must be a quoted task version such as "3" (from the ETag header) or *.'
         )

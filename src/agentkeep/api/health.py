@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from agentkeep import errors
-from agentkeep.api import responses
+from agentkeep.api import responses, wire
 from agentkeep.api.deps import api_key_of
 
 router = APIRouter(tags=["health"])
@@ -19,7 +19,7 @@ router = APIRouter(tags=["health"])
 CHECK_TIMEOUT_SECONDS = 2.0
 
 
-@router.get("/healthz")
+@router.get("/healthz", response_model=wire.Health)
 async def healthz() -> Response:
     return responses.json({"status": "ok"})
 
@@ -57,7 +57,13 @@ async def _ready(request: Request) -> Response:
     return responses.json(body, 200 if ok else 503)
 
 
-router.add_api_route("/readyz", _ready, methods=["GET"])
+router.add_api_route(
+    "/readyz",
+    _ready,
+    methods=["GET"],
+    response_model=wire.Health,
+    responses={503: {"model": wire.Health, "description": "A dependency is down"}},
+)
 router.add_api_route("/healthcheck", _ready, methods=["GET"], include_in_schema=False)
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agentkeep import errors
 from agentkeep.domain import models
+from agentkeep.domain.paging import Page
 from agentkeep.store import fastread
 from agentkeep.store.agent_keys import AgentKeysMixin
 from agentkeep.store.sql import row_dict
@@ -18,6 +19,15 @@ from agentkeep.store.tables import agents, task_agents
 REGISTERED_REASON = "Agent registered successfully."
 BUILD_REASON = "Agent build registered; not yet deployed."
 DELETED_REASON = "Agent deleted successfully"
+AGENT_ORDER_FIELDS = frozenset(
+    {"created_at", "updated_at", "name", "status", "registered_at", "id"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AgentQuery:
+    #: Only agents linked to this task.
+    task_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,25 +153,17 @@ class AgentsMixin(AgentKeysMixin):
             r = (await conn.execute(stmt, {"value": value})).first()
         return row_dict(r) if r else None
 
-    async def list_agents(
-        self,
-        *,
-        task_id: str | None,
-        limit: int,
-        page_number: int,
-        order_by: str | None,
-        descending: bool,
-    ) -> list[dict[str, Any]]:
+    async def list_agents(self, q: AgentQuery, page: Page) -> list[dict[str, Any]]:
         stmt = select(agents).where(agents.c.status != "Deleted")
-        if task_id is not None:
+        if q.task_id is not None:
             stmt = stmt.where(
                 agents.c.id.in_(
-                    select(task_agents.c.agent_id).where(task_agents.c.task_id == task_id)
+                    select(task_agents.c.agent_id).where(task_agents.c.task_id == q.task_id)
                 )
             )
-        col = agents.c[order_by or "created_at"]
-        stmt = stmt.order_by(col.desc() if descending else col.asc(), agents.c.id)
-        stmt = stmt.limit(limit).offset((page_number - 1) * limit)
+        col = agents.c[page.order_by or "created_at"]
+        stmt = stmt.order_by(col.desc() if page.descending else col.asc(), agents.c.id)
+        stmt = stmt.limit(page.limit).offset(page.offset)
         async with self.read() as conn:
             return [row_dict(r) for r in await conn.execute(stmt)]
 

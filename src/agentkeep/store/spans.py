@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 
 from agentkeep.domain import models
+from agentkeep.domain.paging import Page
 from agentkeep.store.access import reachable_task_ids
 from agentkeep.store.sql import SqlBase, row_dict
 from agentkeep.store.tables import spans
@@ -24,10 +25,6 @@ class SpanQuery:
     task_id: str | None = None
     #: Agent-key callers see spans of their tasks and the task-less spans they created.
     visible_to: str | None = None
-    limit: int = 50
-    page_number: int = 1
-    order_by: str = "start_time"
-    descending: bool = False
 
 
 class SpansMixin(SqlBase):
@@ -59,7 +56,7 @@ class SpansMixin(SqlBase):
             r = (await conn.execute(select(spans).where(spans.c.id == span_id))).first()
         return row_dict(r) if r else None
 
-    async def list_spans(self, q: SpanQuery) -> list[dict[str, Any]]:
+    async def list_spans(self, q: SpanQuery, page: Page) -> list[dict[str, Any]]:
         stmt = select(spans)
         if q.trace_id is not None:
             stmt = stmt.where(spans.c.trace_id == q.trace_id)
@@ -69,8 +66,8 @@ class SpansMixin(SqlBase):
             reachable = spans.c.task_id.in_(reachable_task_ids(q.visible_to))
             own_free = and_(spans.c.task_id.is_(None), spans.c.creator_agent_id == q.visible_to)
             stmt = stmt.where(or_(own_free, reachable))
-        col = spans.c[q.order_by]
-        stmt = stmt.order_by(col.desc() if q.descending else col.asc(), spans.c.id)
-        stmt = stmt.limit(q.limit).offset((q.page_number - 1) * q.limit)
+        col = spans.c[page.order_by or "start_time"]
+        stmt = stmt.order_by(col.desc() if page.descending else col.asc(), spans.c.id)
+        stmt = stmt.limit(page.limit).offset(page.offset)
         async with self.read() as conn:
             return [row_dict(r) for r in await conn.execute(stmt)]
