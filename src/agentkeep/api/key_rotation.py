@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from agentkeep.api import responses
+from agentkeep.api import responses, wire
 from agentkeep.api.agents import live_agent, live_agent_by_name
 from agentkeep.api.deps import Principal, PrincipalDep, StoreDep, require_operator
 from agentkeep.domain import models
@@ -29,11 +29,11 @@ async def _rotate(store: SqlStore, principal: Principal, agent: dict[str, Any]) 
     return responses.json({**models.agent_wire(agent), "agent_api_key": key})
 
 
-@router.post("/agents/name/{name}/rotate-key")
+@router.post("/agents/name/{name}/rotate-key", response_model=wire.RegisteredAgent)
 async def rotate_key_by_name(name: str, store: StoreDep, principal: PrincipalDep) -> Response:
     return await _rotate(store, principal, await live_agent_by_name(store, name))
 
 
-@router.post("/agents/{agent_id}/rotate-key")
+@router.post("/agents/{agent_id}/rotate-key", response_model=wire.RegisteredAgent)
 async def rotate_key(agent_id: str, store: StoreDep, principal: PrincipalDep) -> Response:
     return await _rotate(store, principal, await live_agent(store, agent_id))
