@@ -12,10 +12,10 @@ At least once, in order per task. Two modes:
   backoff while the bus is away, until the outbox is empty; then it returns to fast mode.
   Changes committed meanwhile are left to these claims, so none overtakes an older one.
 
-A row whose earlier publish had an unknown outcome (the call failed after it may have
-reached Redis) is looked up in the stream's tail first and only published if absent, so
-the stream normally carries each change once; each SSE connection still drops a repeated
-(task id, version).
+Every claimed row is checked against its task's stream tail first and only published if
+its version is newer than the newest there: a row published by a process that died before
+deleting it (kill -9), or whose publish had an unknown outcome, is not published again.
+Each SSE connection still drops a version that is not newer than the last it sent.
 
 A periodic poll picks up rows no live relay took (their process died before relaying, or
 its bus failed). In fast mode it only claims rows older than ``grace_seconds``: younger
@@ -46,7 +46,7 @@ from agentkeep.store.outbox import OutboxClaim, task_updated_event
 log = logging.getLogger(__name__)
 
 #: How far back the tail check looks for an already-published change.
-TAIL_CHECK_ENTRIES = 200
+TAIL_CHECK_ENTRIES = 500
 #: The fast-mode poll leaves rows younger than this many poll intervals (at least
 #: ``MIN_GRACE_SECONDS``) to the fast path of the process that wrote them.
 GRACE_POLLS = 3
@@ -291,32 +291,40 @@ class Relay:
         return len(claim.delivered)
 
     async def _publish(self, claim: OutboxClaim) -> None:
+        # Claimed rows may have been published by a process that died before deleting
+        # them (kill -9 between the publish and the settle): each task's stream tail says
+        # which versions are out already, so none is published twice.
+        published: dict[str, int] = {}
         for row in claim.rows:
             task_id, version = row["task_id"], row["version"]
             try:
-                if version <= self._last.get(task_id, 0) or (
-                    row["attempts"] and await self._already_published(row)
+                if version <= self._last.get(task_id, 0) or version <= await self._published(
+                    task_id, published
                 ):
                     claim.delivered.append(row["id"])
                     continue
                 await self.bus.append(task_id, row["payload"])
             except errors.BusUnavailable:
                 # The outcome is unknown: the entry may have been written before the
-                # connection failed. Count the attempt so the retry checks the tail first.
+                # connection failed. The retry checks the tail first.
                 claim.attempted.append(row["id"])
                 raise
             claim.delivered.append(row["id"])
+            published[task_id] = version
             self._remember(task_id, version)
 
-    async def _already_published(self, row: dict[str, Any]) -> bool:
-        for entry in reversed(await self.bus.tail(row["task_id"], TAIL_CHECK_ENTRIES)):
-            event = entry.event
-            if event.get("type") != "task_updated":
-                continue
-            task = event.get("task") or {}
-            if task.get("id") == row["task_id"] and task.get("version") == row["version"]:
-                return True
-        return False
+    async def _published(self, task_id: str, known: dict[str, int]) -> int:
+        """The newest version of ``task_id`` in its stream's tail (0 if none), read once
+        per claim."""
+        if task_id not in known:
+            known[task_id] = 0
+            for entry in reversed(await self.bus.tail(task_id, TAIL_CHECK_ENTRIES)):
+                event = entry.event
+                task = event.get("task") if event.get("type") == "task_updated" else None
+                if isinstance(task, dict) and isinstance(task.get("version"), int):
+                    known[task_id] = task["version"]
+                    break
+        return known[task_id]
 
     async def settle(self) -> None:
         """Delete the published rows (one statement) and count failed attempts."""

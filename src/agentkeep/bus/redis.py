@@ -101,6 +101,11 @@ class RedisStreamsBus:
             found: Any = await self._redis.xrevrange(stream_key(task_id), count=count)
         return [_entry(entry_id, fields) for entry_id, fields in reversed(found)]
 
+    async def up_to(self, task_id: str, cursor: str, count: int) -> list[Entry]:
+        async with _translated():
+            found: Any = await self._redis.xrevrange(stream_key(task_id), cursor, "-", count=count)
+        return [_entry(entry_id, fields) for entry_id, fields in reversed(found)]
+
     async def wait(
         self, cursors: Mapping[str, str], timeout: float, count: int = 500
     ) -> dict[str, list[Entry]]:

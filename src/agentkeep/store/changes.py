@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agentkeep import errors
 from agentkeep.domain import models, status
+from agentkeep.store.idempotency import pending_claim, store_answer
 from agentkeep.store.sql import SqlBase, row_dict
 from agentkeep.store.tables import outbox, task_agents, task_history, tasks, trackers
 
@@ -175,17 +176,20 @@ class ChangesMixin(SqlBase):
             "expected_version": expected_version,
             "request_id": change.request_id,
         }
-        if self.dialect == "postgresql":
+        if self.dialect == "postgresql" and pending_claim() is None:
             async with self.single() as conn:
                 r = (await conn.execute(stmt, params)).first()
             return row_dict(r) if r else None
+        # With an Idempotency-Key, its answer commits in the same transaction as the change.
         async with self.write() as conn:
             r = (await conn.execute(stmt, params)).first()
             if r is None:
                 return None
             row = row_dict(r)
-            await _insert_history(conn, row, row["prev_status"], change)
-            row["outbox_id"] = await _insert_outbox(conn, row)
+            if self.dialect != "postgresql":
+                await _insert_history(conn, row, row["prev_status"], change)
+                row["outbox_id"] = await _insert_outbox(conn, row)
+            await store_answer(conn, row)
             return row
 
     async def update_task(
@@ -221,6 +225,7 @@ class ChangesMixin(SqlBase):
             stmt = tasks.update().where(tasks.c.id == task_id).values(new).returning(*tasks.c)
             row = row_dict((await conn.execute(stmt)).one())
             row["outbox_id"] = await _insert_outbox(conn, row)
+            await store_answer(conn, row)
             return row
 
 
