@@ -20,7 +20,7 @@ from prometheus_client import CollectorRegistry, Counter
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from agentkeep import background, errors, relay, sweeper
+from agentkeep import background, errors, relay, serving, sweeper
 from agentkeep.acp import runtime as acp_runtime
 from agentkeep.api import (
     agents,
@@ -47,6 +47,7 @@ from agentkeep.fanout import Fanout
 from agentkeep.lifecycle import Lifecycle
 from agentkeep.settings import CONTRACT_VERSION, Settings
 from agentkeep.store import SqlStore
+from agentkeep.store.engine import Timeouts
 
 log = logging.getLogger(__name__)
 
@@ -177,7 +178,11 @@ def _lifespan(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
-            own_store = store or SqlStore(settings.database_url, pool_size=settings.db_pool_size)
+            own_store = store or SqlStore(
+                settings.database_url,
+                pool_size=settings.db_pool_size,
+                timeouts=Timeouts(settings.db_connect_timeout_seconds, settings.db_timeout_seconds),
+            )
             if store is None:
                 stack.push_async_callback(own_store.close)
             lifecycle = Lifecycle(
@@ -200,6 +205,8 @@ def _lifespan(
                 http=http,
             )
             app.state.fanout = await _start_streams(stack, settings, lifecycle, own_bus)
+            # On SIGTERM/SIGINT under ``serve``: end open streams first (see ``serving``).
+            stack.callback(serving.close_streams_on_exit(app.state.fanout.close_viewers))
             if settings.background_workers:
                 stop = asyncio.Event()
                 sweep = asyncio.create_task(

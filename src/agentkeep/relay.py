@@ -40,7 +40,7 @@ import orjson
 from agentkeep import background, errors
 from agentkeep.bus.base import EventBus
 from agentkeep.domain import models
-from agentkeep.store import SqlStore
+from agentkeep.store import SqlStore, dberrors
 from agentkeep.store.outbox import OutboxClaim, task_updated_event
 
 log = logging.getLogger(__name__)
@@ -358,6 +358,8 @@ class Relay:
                 # are ignored while backing off, or a burst of changes would hammer it.
                 if isinstance(exc, errors.BusUnavailable):
                     log.warning("outbox relay: bus unavailable, retrying in %.2fs", backoff)
+                elif isinstance(exc, errors.Unavailable) or dberrors.is_unavailable(exc):
+                    log.warning("outbox relay: database unavailable, retrying in %.2fs", backoff)
                 else:
                     log.exception("outbox relay failed; retrying in %.2fs", backoff)
                 await background.idle(self._stopping, backoff)

@@ -22,6 +22,11 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     #: Database connections kept open per server process (SQLAlchemy's pool; Postgres).
     db_pool_size: int = Field(20, gt=0, le=500)
+    #: Bound on opening a database connection.
+    db_connect_timeout_seconds: float = Field(5.0, gt=0)
+    #: Bound on each database command and statement, and on waiting for a pooled
+    #: connection: a stalled database fails requests with 503 after this, never hangs them.
+    db_timeout_seconds: float = Field(10.0, gt=0)
     host: str = "127.0.0.1"
     port: int = 5003
     #: ``name:key`` pairs, comma-separated; unset means no authentication.
@@ -40,6 +45,9 @@ class Settings(BaseSettings):
     idempotency_ttl_seconds: int = Field(24 * 3600, gt=0)
     #: How often the outbox relay looks for rows nobody woke it for (other processes).
     outbox_poll_seconds: float = Field(1.0, gt=0)
+    #: SSE viewers one process accepts; more get 503. ``serve`` lowers it to what the
+    #: open-file limit allows (and logs it).
+    max_viewers: int = Field(5000, gt=0)
     #: Entries buffered per SSE viewer before it counts as too slow and is disconnected.
     sse_queue_size: int = Field(1000, gt=0)
     #: Run the deadline sweeper and the outbox relay in this process.

@@ -8,6 +8,7 @@ the entries after the cursor, live, with a ``:ping`` after each quiet ping inter
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
@@ -23,6 +24,8 @@ from agentkeep.bus.base import START, Entry, EventBus, parse_id
 from agentkeep.domain import models, status
 from agentkeep.fanout import Fanout, Viewer, ViewerClosed, ViewerTooSlow
 from agentkeep.store import SqlStore
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["streams"])
 
@@ -213,6 +216,8 @@ async def _open(
     task_id = row["id"]
     bus = _bus(request)
     terminal = status.is_terminal(row["status"])
+    if not terminal:
+        _admit(request)
     if terminal and cursor is None:
         # Late connect: the current row tells the end; the conversation is read over REST.
         # With ids the frame carries the stream's end, so a browser's reconnect gets 204.
@@ -239,6 +244,18 @@ async def _open(
             return Response(status_code=204, headers=sse.HEADERS)
         return _stream([sse.connected(task_id), *frames])
     return _stream(session.live())
+
+
+def _admit(request: Request) -> None:
+    """Refuse a live viewer beyond the process's cap with 503 (it retries or goes to
+    another process), rather than running out of open files."""
+    state = request.app.state
+    cap: int = state.settings.max_viewers
+    if state.fanout.viewer_count >= cap:
+        log.warning("viewer refused: %d viewers open (AGENTKEEP_MAX_VIEWERS)", cap)
+        raise errors.AtCapacity(
+            f"This server already serves {cap} viewers (AGENTKEEP_MAX_VIEWERS); retry shortly."
+        )
 
 
 LastEventIdHeader = Annotated[str | None, Header(alias="Last-Event-ID")]
