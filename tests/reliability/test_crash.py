@@ -21,7 +21,7 @@ WRITERS = 16
 #: Writers below this number update one long-lived task, which a viewer follows.
 FOLLOWED = 8
 #: The server is killed once this many writes were acknowledged.
-KILL_AFTER = 200
+KILL_AFTER = 120
 
 pytestmark = pytest.mark.timeout(300)
 
