@@ -170,6 +170,8 @@ class StreamSession:
             if backlog is None:
                 # Live entries wait in the queue until the backlog is read: they must not
                 # overtake it. Meanwhile keep retrying the bus, and keep pinging.
+                if viewer.closed:
+                    raise ViewerClosed
                 await asyncio.sleep(min(wait, BACKLOG_RETRY_SECONDS))
                 backlog = await self._catch_up()
             elif (entry := await viewer.next(wait)) is not None:
