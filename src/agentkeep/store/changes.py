@@ -4,7 +4,9 @@ A change is one compare-and-set, ``UPDATE … WHERE id AND status IN (sources) R
 never a read before the write. On PostgreSQL the update, its history row and its outbox
 row are a single statement (data-modifying CTEs): one round trip, atomic without BEGIN or
 COMMIT. SQLite cannot put DML in a CTE, so there the same rows are written by three
-statements in one short IMMEDIATE transaction.
+statements in one short IMMEDIATE transaction. A change made under an ``Idempotency-Key``
+also stores the request's answer in its transaction (``store.idempotency``), so on
+PostgreSQL it runs inside BEGIN/COMMIT too.
 """
 
 from __future__ import annotations

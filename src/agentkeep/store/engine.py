@@ -25,6 +25,7 @@ from agentkeep.store import jsonmatch
 
 #: SQLite ≥ 3.35 is needed for ``UPDATE … RETURNING``.
 MIN_SQLITE = (3, 35, 0)
+MIN_BUSY_TIMEOUT_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,8 +100,10 @@ def make_engines(
         common = {"pool_timeout": timeouts.command, **_engine_kwargs()}
         write = create_async_engine(url, pool_size=1, max_overflow=0, **common)
         read = create_async_engine(url, pool_size=pool_size, **common)
-        _setup_sqlite(write, immediate=True, busy_timeout=timeouts.command)
-        _setup_sqlite(read, immediate=False, busy_timeout=timeouts.command)
+        # At least 5 s: a migration or the CLI may hold the write lock that long.
+        busy = max(timeouts.command, MIN_BUSY_TIMEOUT_SECONDS)
+        _setup_sqlite(write, immediate=True, busy_timeout=busy)
+        _setup_sqlite(read, immediate=False, busy_timeout=busy)
         return write, read
     write = create_async_engine(
         url,
