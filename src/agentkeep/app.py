@@ -20,7 +20,7 @@ from prometheus_client import CollectorRegistry, Counter
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from agentkeep import background, errors, relay, sweeper
+from agentkeep import background, errors, relay, serving, sweeper
 from agentkeep.acp import runtime as acp_runtime
 from agentkeep.acp.client import AgentClient
 from agentkeep.api import (
@@ -52,6 +52,7 @@ from agentkeep.rpc.context import Services
 from agentkeep.settings import CONTRACT_VERSION, Settings
 from agentkeep.store import SqlStore
 from agentkeep.store.changes import Change
+from agentkeep.store.engine import Timeouts
 
 log = logging.getLogger(__name__)
 
@@ -198,6 +199,7 @@ def _lifespan(
                 settings.database_url,
                 pool_size=settings.db_pool_size,
                 agent_key_secret=settings.agent_key_secret_bytes,
+                timeouts=Timeouts(settings.db_connect_timeout_seconds, settings.db_timeout_seconds),
             )
             if store is None:
                 stack.push_async_callback(own_store.close)
@@ -226,6 +228,8 @@ def _lifespan(
                 own_store, lifecycle, own_bus, app.state.agent_client, settings
             )
             app.state.fanout = await _start_streams(stack, settings, lifecycle, own_bus)
+            # On SIGTERM/SIGINT under ``serve``: end open streams first (see ``serving``).
+            stack.callback(serving.close_streams_on_exit(app.state.fanout.close_viewers))
             if settings.background_workers:
                 stop = asyncio.Event()
                 sweep = asyncio.create_task(

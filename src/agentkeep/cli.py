@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 import uvicorn
@@ -13,7 +14,7 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from agentkeep import migrate as migrate_mod
-from agentkeep import slowclients
+from agentkeep import serving
 from agentkeep.app import create_app
 from agentkeep.settings import Settings
 
@@ -73,33 +74,24 @@ def serve(
         raise typer.Exit(2)
     _migrate(settings)
     bind_host, bind_port = host or settings.host, port or settings.port
+    # Open-file limit raised and logged; viewers capped to what it allows (serving.py).
+    settings, cap, notes = serving.prepare(settings)
+    for note in notes:
+        err.print(note)
+    options = serving.uvicorn_options(settings, cap)
     if workers == 1:
-        uvicorn.run(
-            create_app(settings), host=bind_host, port=bind_port, **_uvicorn_options(settings)
-        )
+        uvicorn.run(create_app(settings), host=bind_host, port=bind_port, **options)
     else:
+        # Workers build their settings from the environment: hand them the cap.
+        os.environ["AGENTKEEP_MAX_VIEWERS"] = str(settings.max_viewers)
         uvicorn.run(
             "agentkeep.cli:worker_app",
             factory=True,
             host=bind_host,
             port=bind_port,
             workers=workers,
-            **_uvicorn_options(settings),
+            **options,
         )
-
-
-def _uvicorn_options(settings: Settings) -> dict[str, Any]:
-    return {
-        "log_level": settings.log_level,
-        "access_log": False,
-        # Open SSE streams never end on their own: without a bound, a restart with viewers
-        # connected would wait forever. Viewers reconnect (and resume) elsewhere.
-        "timeout_graceful_shutdown": settings.shutdown_grace_seconds,
-        # Slow or idle clients must not hold connections: see ``slowclients`` and README.
-        "http": slowclients.HeaderDeadlineProtocol,
-        "timeout_keep_alive": settings.keepalive_timeout_seconds,
-        "limit_concurrency": settings.max_connections,
-    }
 
 
 def worker_app() -> FastAPI:

@@ -16,7 +16,10 @@ Agentex's envelope ``{"message", "code", "data"}``. Docstrings are the default m
     └── UpstreamError (502)              an agent failed us
         ├── AgentUnavailable (502)       could not reach it, or it timed out
         └── AgentProtocolError (502)     it answered something that is not the protocol
-    BusUnavailable (503)                 the event bus (Redis) cannot be reached
+    Unavailable (503, Retry-After)       retry shortly: nothing was changed
+    ├── BusUnavailable (503)             the event bus (Redis) cannot be reached
+    ├── DatabaseUnavailable (503)        the database cannot be reached in time
+    └── AtCapacity (503)                 the process serves as many connections as it may
 """
 
 from __future__ import annotations
@@ -115,7 +118,21 @@ class AgentProtocolError(UpstreamError):
     """The agent answered outside the ACP protocol"""
 
 
-class BusUnavailable(AgentkeepError):
-    """The event bus is unavailable; retry shortly"""
+class Unavailable(AgentkeepError):
+    """The service is temporarily unavailable; retry shortly"""
 
     status_code = 503
+    #: Seconds a client should wait before retrying (the ``Retry-After`` header).
+    retry_after: ClassVar[int] = 1
+
+
+class BusUnavailable(Unavailable):
+    """The event bus is unavailable; retry shortly"""
+
+
+class DatabaseUnavailable(Unavailable):
+    """The database is unavailable; retry shortly"""
+
+
+class AtCapacity(Unavailable):
+    """This server is at capacity; retry shortly"""

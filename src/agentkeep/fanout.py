@@ -25,32 +25,50 @@ class ViewerTooSlow(Exception):
     """The viewer's queue overflowed; its connection must end."""
 
 
+class ViewerClosed(Exception):
+    """The server is shutting down: the connection ends at once (the client resumes)."""
+
+
 class Viewer:
     """One SSE connection's subscription to one task."""
 
     def __init__(self, task_id: str, maxsize: int) -> None:
         self.task_id = task_id
-        self.queue: asyncio.Queue[Entry] = asyncio.Queue(maxsize)
+        # None in the queue wakes a waiting ``next`` to see ``closed``.
+        self.queue: asyncio.Queue[Entry | None] = asyncio.Queue(maxsize)
         self.too_slow = False
+        self.closed = False
 
     def offer(self, entry: Entry) -> None:
         try:
             self.queue.put_nowait(entry)
         except asyncio.QueueFull:
+            if not self.too_slow:
+                log.warning("viewer of task %s too slow: disconnected", self.task_id)
             self.too_slow = True
 
+    def close(self) -> None:
+        self.closed = True
+        with contextlib.suppress(asyncio.QueueFull):
+            self.queue.put_nowait(None)
+
     async def next(self, timeout: float) -> Entry | None:
-        """The next entry, or None after ``timeout`` of quiet; raises ``ViewerTooSlow``."""
-        if self.too_slow:
-            raise ViewerTooSlow
+        """The next entry, or None after ``timeout`` of quiet; raises ``ViewerTooSlow``
+        or ``ViewerClosed``."""
+        self._check()
         try:
             async with asyncio.timeout(timeout):
                 entry = await self.queue.get()
         except TimeoutError:
             return None
+        self._check()
+        return entry
+
+    def _check(self) -> None:
+        if self.closed:
+            raise ViewerClosed
         if self.too_slow:
             raise ViewerTooSlow
-        return entry
 
 
 class Fanout:
@@ -63,6 +81,14 @@ class Fanout:
         self._cursors: dict[str, str] = {}
         self._watching = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self.closing = False
+
+    def close_viewers(self) -> None:
+        """Shutting down: end every open stream now, and any opened from here on."""
+        self.closing = True
+        for viewers in self._viewers.values():
+            for viewer in viewers:
+                viewer.close()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="agentkeep-fanout")
@@ -87,6 +113,8 @@ class Fanout:
         queue. Entries seen twice that way are dropped by id on the viewer's side.
         """
         viewer = Viewer(task_id, queue_size or self.queue_size)
+        if self.closing:
+            viewer.close()
         if task_id not in self._cursors:
             # Start the loop at the stream's end, not at the viewer's (possibly old) resume
             # cursor: replaying a long backlog through the queue would overflow it.

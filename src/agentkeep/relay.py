@@ -12,10 +12,10 @@ At least once, in order per task. Two modes:
   backoff while the bus is away, until the outbox is empty; then it returns to fast mode.
   Changes committed meanwhile are left to these claims, so none overtakes an older one.
 
-A row whose earlier publish had an unknown outcome (the call failed after it may have
-reached Redis) is looked up in the stream's tail first and only published if absent, so
-the stream normally carries each change once; each SSE connection still drops a repeated
-(task id, version).
+Every claimed row is checked against its task's stream tail first and only published if
+its version is newer than the newest there: a row published by a process that died before
+deleting it (kill -9), or whose publish had an unknown outcome, is not published again.
+Each SSE connection still drops a version that is not newer than the last it sent.
 
 A periodic poll picks up rows no live relay took (their process died before relaying, or
 its bus failed). In fast mode it only claims rows older than ``grace_seconds``: younger
@@ -40,14 +40,14 @@ import orjson
 from agentkeep import background, errors
 from agentkeep.bus.base import EventBus
 from agentkeep.domain import models
-from agentkeep.store import SqlStore
+from agentkeep.store import SqlStore, dberrors
 from agentkeep.store.changes import Change
 from agentkeep.store.outbox import OutboxClaim, task_updated_event
 
 log = logging.getLogger(__name__)
 
 #: How far back the tail check looks for an already-published change.
-TAIL_CHECK_ENTRIES = 200
+TAIL_CHECK_ENTRIES = 500
 #: The fast-mode poll leaves rows younger than this many poll intervals (at least
 #: ``MIN_GRACE_SECONDS``) to the fast path of the process that wrote them.
 GRACE_POLLS = 3
@@ -292,31 +292,39 @@ class Relay:
         return len(claim.delivered)
 
     async def _publish(self, claim: OutboxClaim) -> None:
+        # Claimed rows may have been published by a process that died before deleting
+        # them (kill -9 between the publish and the settle): each task's stream tail says
+        # which versions are out already, so none is published twice.
+        published: dict[str, int] = {}
         for row in claim.rows:
             task_id, version = row["task_id"], row["version"]
             try:
-                if version <= self._last.get(task_id, 0) or (
-                    row["attempts"] and await self._already_published(row)
+                if version <= self._last.get(task_id, 0) or version <= await self._published(
+                    task_id, published
                 ):
                     claim.delivered.append(row["id"])
                     continue
                 await self.bus.append(task_id, row["payload"])
             except errors.BusUnavailable:
                 # The outcome is unknown: the entry may have been written before the
-                # connection failed. Count the attempt so the retry checks the tail first.
+                # connection failed. The retry checks the tail first.
                 claim.attempted.append(row["id"])
                 raise
             claim.delivered.append(row["id"])
+            published[task_id] = version
             self._remember(task_id, version)
 
-    async def _already_published(self, row: dict[str, Any]) -> bool:
-        for entry in reversed(await self.bus.tail(row["task_id"], TAIL_CHECK_ENTRIES)):
-            head = entry.head
-            if head.type != "task_updated":
-                continue
-            if head.task_id == row["task_id"] and head.version == row["version"]:
-                return True
-        return False
+    async def _published(self, task_id: str, known: dict[str, int]) -> int:
+        """The newest version of ``task_id`` in its stream's tail (0 if none), read once
+        per claim."""
+        if task_id not in known:
+            known[task_id] = 0
+            for entry in reversed(await self.bus.tail(task_id, TAIL_CHECK_ENTRIES)):
+                head = entry.head
+                if head.type == "task_updated" and isinstance(head.version, int):
+                    known[task_id] = head.version
+                    break
+        return known[task_id]
 
     async def settle(self) -> None:
         """Delete the published rows (one statement) and count failed attempts."""
@@ -350,6 +358,8 @@ class Relay:
                 # are ignored while backing off, or a burst of changes would hammer it.
                 if isinstance(exc, errors.BusUnavailable):
                     log.warning("outbox relay: bus unavailable, retrying in %.2fs", backoff)
+                elif isinstance(exc, errors.Unavailable) or dberrors.is_unavailable(exc):
+                    log.warning("outbox relay: database unavailable, retrying in %.2fs", backoff)
                 else:
                     log.exception("outbox relay failed; retrying in %.2fs", backoff)
                 await background.idle(self._stopping, backoff)

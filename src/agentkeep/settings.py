@@ -24,6 +24,11 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     #: Database connections kept open per server process (SQLAlchemy's pool; Postgres).
     db_pool_size: int = Field(20, gt=0, le=500)
+    #: Bound on opening a database connection.
+    db_connect_timeout_seconds: float = Field(5.0, gt=0)
+    #: Bound on each database command and statement, and on waiting for a pooled
+    #: connection: a stalled database fails requests with 503 after this, never hangs them.
+    db_timeout_seconds: float = Field(10.0, gt=0)
     host: str = "127.0.0.1"
     port: int = 5003
     #: ``name:key`` pairs, comma-separated; unset means no authentication.
@@ -44,6 +49,9 @@ class Settings(BaseSettings):
     idempotency_ttl_seconds: int = Field(24 * 3600, gt=0)
     #: How often the outbox relay looks for rows nobody woke it for (other processes).
     outbox_poll_seconds: float = Field(1.0, gt=0)
+    #: SSE viewers one process accepts; more get 503. ``serve`` lowers it to what the
+    #: open-file limit allows (and logs it).
+    max_viewers: int = Field(5000, gt=0)
     #: Entries buffered per SSE viewer before it counts as too slow and is disconnected.
     sse_queue_size: int = Field(1000, gt=0)
     #: Run the deadline sweeper and the outbox relay in this process.
@@ -59,7 +67,7 @@ class Settings(BaseSettings):
     keepalive_timeout_seconds: int = Field(5, gt=0)
     #: ``serve``: the most connections and requests (SSE viewers included) one process
     #: holds; beyond it a request is answered 503 at once.
-    max_connections: int = Field(1000, gt=0)
+    max_connections: int = Field(10000, gt=0)
 
     @field_validator("redis_url", "api_keys", "agent_key_secret", mode="before")
     @classmethod

@@ -24,6 +24,7 @@ HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 MEDIA_TYPE = "text/event-stream"
 
 TOO_SLOW = "viewer too slow; reconnect"
+SHUTTING_DOWN = "server shutting down; reconnect"
 
 
 #: Every line ending an SSE parser honours: a bare CR ends a line too.
@@ -51,6 +52,14 @@ def connected(task_id: str) -> bytes:
 
 def error(message: str) -> bytes:
     return encode_event({"type": "error", "message": message})
+
+
+def reset(task_id: str) -> bytes:
+    """Marks a resume the stream could not serve from its cursor (the entries were lost or
+    expired): the next frame is the current task, and updates in between may be missing.
+    A named event, so clients that only handle plain messages never see it."""
+    data = orjson.dumps({"type": "reset", "taskId": task_id}).decode()
+    return f"event: reset\ndata: {data}\n\n".encode()
 
 
 def keepalive(with_ids: bool) -> bytes:

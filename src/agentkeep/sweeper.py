@@ -10,9 +10,10 @@ import asyncio
 import logging
 from datetime import datetime
 
-from agentkeep import background
+from agentkeep import background, errors
 from agentkeep.domain import models
 from agentkeep.lifecycle import Lifecycle
+from agentkeep.store import dberrors
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,12 @@ async def run(lifecycle: Lifecycle, interval_seconds: float, stop: asyncio.Event
     while not stop.is_set():
         try:
             await sweep_once(lifecycle)
-        except Exception:
-            log.exception("deadline sweep failed; retrying in %.1fs", interval_seconds)
+        except Exception as exc:
+            if isinstance(exc, errors.Unavailable) or dberrors.is_unavailable(exc):
+                # An outage, not a bug: one line, no traceback per sweep.
+                log.warning(
+                    "deadline sweep: database unavailable, retrying in %.1fs", interval_seconds
+                )
+            else:
+                log.exception("deadline sweep failed; retrying in %.1fs", interval_seconds)
         await background.idle(stop, interval_seconds)

@@ -25,7 +25,9 @@ def envelope(message: str, code: int, data: Any = None) -> dict[str, Any]:
 
 
 def error_response(exc: AgentkeepError) -> Response:
-    return json(envelope(exc.message, exc.status_code, exc.data), exc.status_code)
+    retry_after = getattr(exc, "retry_after", None)
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    return json(envelope(exc.message, exc.status_code, exc.data), exc.status_code, headers)
 
 
 def task(row: dict[str, Any], status_code: int = 200) -> Response:

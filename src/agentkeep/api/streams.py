@@ -8,6 +8,7 @@ the entries after the cursor, live, with a ``:ping`` after each quiet ping inter
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
@@ -20,17 +21,21 @@ from agentkeep import errors, sse
 from agentkeep.api import wire
 from agentkeep.api.deps import StoreDep, TaskAccessDep
 from agentkeep.api.tasks import live_task
-from agentkeep.bus.base import Entry, EventBus, parse_id
+from agentkeep.bus.base import START, Entry, EventBus, parse_id
 from agentkeep.domain import models, status
 from agentkeep.domain.limits import CheckedBody
-from agentkeep.fanout import Fanout, Viewer, ViewerTooSlow
+from agentkeep.fanout import Fanout, Viewer, ViewerClosed, ViewerTooSlow
 from agentkeep.store import SqlStore
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["streams"])
 
 _YES = frozenset({"1", "true", "yes", "on"})
 #: How often a viewer whose backlog read failed (bus unreachable) tries again.
 BACKLOG_RETRY_SECONDS = 0.25
+#: How far back from a resume cursor the task's version at the cursor is looked for.
+RESUME_SCAN_ENTRIES = 500
 
 
 def _bus(request: Request) -> EventBus:
@@ -50,7 +55,12 @@ class StreamSession:
         self.task_id = task_id
         self.cursor = cursor
         self.with_ids = with_ids
-        self.sent_versions: set[int] = set()
+        # The task's newest version this connection sent (or, resuming, the version at the
+        # cursor): a task_updated not newer is a repeat (at-least-once relay) and dropped,
+        # so versions never go backwards, across resumes too.
+        self.seen_version = 0
+        #: Frames sent right after ``connected`` (a reset).
+        self.prelude: list[bytes] = []
         self.finished = False
 
     async def render(self, entry: Entry) -> bytes | None:
@@ -65,7 +75,7 @@ class StreamSession:
         if head.type == "task_updated":
             version = head.version
             # The relay delivers at least once: a change already shown is not shown again.
-            if isinstance(version, int) and version in self.sent_versions:
+            if isinstance(version, int) and version <= self.seen_version:
                 return None
             terminal = status.is_terminal(str(head.status))
             if terminal and not await self._really_ended():
@@ -73,7 +83,7 @@ class StreamSession:
                 # update and close every viewer's stream: the row decides, not the entry.
                 return None
             if isinstance(version, int):
-                self.sent_versions.add(version)
+                self.seen_version = version
             self.finished = terminal
         return sse.frame(entry.data, entry.id if self.with_ids else None)
 
@@ -104,20 +114,50 @@ class StreamSession:
         if not status.is_terminal(row["status"]):
             return None
         self.finished = True
-        if row["version"] in self.sent_versions:
+        if row["version"] <= self.seen_version:
             return None
         return sse.encode_event(_task_updated(row))
 
     async def live(self) -> AsyncIterator[bytes]:
         yield sse.connected(self.task_id)
+        for frame in self.prelude:
+            yield frame
         viewer = await self.fanout.subscribe(self.task_id, self.cursor)
         try:
             async for out in self._follow(viewer):
                 yield out
         except ViewerTooSlow:
             yield sse.error(sse.TOO_SLOW)
+        except ViewerClosed:
+            yield sse.error(sse.SHUTTING_DOWN)
         finally:
             self.fanout.unsubscribe(viewer)
+
+    async def resume_at(self, cursor: str) -> bool:
+        """Take the task's version at a client's resume ``cursor``; False if the stream no
+        longer reaches back to it (Redis lost it, it expired or was trimmed)."""
+        held = await self.bus.up_to(self.task_id, cursor, RESUME_SCAN_ENTRIES)
+        if not held:
+            return False
+        for entry in reversed(held):
+            task = entry.event.get("task") if entry.event.get("type") == "task_updated" else None
+            if isinstance(task, dict) and isinstance(task.get("version"), int):
+                self.seen_version = task["version"]
+                break
+        return True
+
+    async def reset(self) -> list[bytes] | None:
+        """The frames that replace what the stream lost: a ``reset`` marker and the current
+        task, with the stream's end as id; None if the task is gone."""
+        # The end first, then the row: every change up to the end is in the row.
+        end = await self.bus.last_id(self.task_id)
+        row = await self.store.get_task(self.task_id)
+        if row is None:
+            return None
+        self.cursor = end
+        self.seen_version = row["version"]
+        self.finished = status.is_terminal(row["status"])
+        return [sse.reset(self.task_id), sse.encode_event(_task_updated(row), end)]
 
     async def _catch_up(self) -> list[bytes] | None:
         """The backlog after the cursor, or None while the bus is unreachable."""
@@ -141,6 +181,8 @@ class StreamSession:
             if backlog is None:
                 # Live entries wait in the queue until the backlog is read: they must not
                 # overtake it. Meanwhile keep retrying the bus, and keep pinging.
+                if viewer.closed:
+                    raise ViewerClosed
                 await asyncio.sleep(min(wait, BACKLOG_RETRY_SECONDS))
                 backlog = await self._catch_up()
             elif (entry := await viewer.next(wait)) is not None:
@@ -187,6 +229,8 @@ async def _open(
     task_id = row["id"]
     bus = _bus(request)
     terminal = status.is_terminal(row["status"])
+    if not terminal:
+        _admit(request)
     if terminal and cursor is None:
         # Late connect: the current row tells the end; the conversation is read over REST.
         # With ids the frame carries the stream's end, so a browser's reconnect gets 204.
@@ -198,12 +242,33 @@ async def _open(
                 end = None
         return _stream([sse.connected(task_id), sse.encode_event(_task_updated(row), end)])
     session = StreamSession(request, task_id, cursor or await bus.last_id(task_id), with_ids)
+    if cursor is not None and cursor != START and not await session.resume_at(cursor):
+        # The client may have missed changes: it gets the current task, marked.
+        reset = await session.reset()
+        if reset is None:
+            return _stream([sse.error(f"Task {task_id} not found")])
+        if session.finished:
+            return _stream([sse.connected(task_id), *reset])
+        session.prelude = reset
+        return _stream(session.live())
     if terminal:
         frames = [out async for out in session.backlog()]
         if not frames:
             return Response(status_code=204, headers=sse.HEADERS)
         return _stream([sse.connected(task_id), *frames])
     return _stream(session.live())
+
+
+def _admit(request: Request) -> None:
+    """Refuse a live viewer beyond the process's cap with 503 (it retries or goes to
+    another process), rather than running out of open files."""
+    state = request.app.state
+    cap: int = state.settings.max_viewers
+    if state.fanout.viewer_count >= cap:
+        log.warning("viewer refused: %d viewers open (AGENTKEEP_MAX_VIEWERS)", cap)
+        raise errors.AtCapacity(
+            f"This server already serves {cap} viewers (AGENTKEEP_MAX_VIEWERS); retry shortly."
+        )
 
 
 LastEventIdHeader = Annotated[str | None, Header(alias="Last-Event-ID")]

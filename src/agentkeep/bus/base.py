@@ -101,6 +101,11 @@ class EventBus(Protocol):
         """The newest ``count`` entries, oldest first."""
         ...
 
+    async def up_to(self, task_id: str, cursor: str, count: int) -> list[Entry]:
+        """Up to ``count`` entries at or before ``cursor``, oldest first (empty when the
+        stream no longer reaches back to the cursor)."""
+        ...
+
     async def wait(
         self, cursors: Mapping[str, str], timeout: float, count: int = 500
     ) -> dict[str, list[Entry]]:

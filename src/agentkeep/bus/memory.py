@@ -149,6 +149,13 @@ class InMemoryBus:
         stream = self._stream(task_id)
         return list(stream.entries)[-count:] if stream and count > 0 else []
 
+    async def up_to(self, task_id: str, cursor: str, count: int) -> list[Entry]:
+        stream = self._stream(task_id)
+        if stream is None or count <= 0:
+            return []
+        end = bisect.bisect_right(stream.entries, parse_id(cursor), key=lambda e: e.key)
+        return [stream.entries[i] for i in range(max(0, end - count), end)]
+
     def _ready(self, cursors: Mapping[str, str], count: int) -> dict[str, list[Entry]]:
         found = {t: self._after(t, c, count) for t, c in cursors.items()}
         return {t: entries for t, entries in found.items() if entries}

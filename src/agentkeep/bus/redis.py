@@ -19,6 +19,7 @@ import orjson
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from agentkeep import errors
@@ -49,9 +50,11 @@ def _client(url: str, max_connections: int, socket_timeout: float | None) -> aio
         decode_responses=True,
         socket_connect_timeout=2,
         socket_timeout=socket_timeout,
-        # The relay and the fan-out reader have their own backoff: the driver's retries
-        # would only hide an outage for seconds while holding a caller.
-        retry=Retry(NoBackoff(), 0),
+        # One immediate retry on a fresh connection when a pooled one turns out dead (Redis
+        # restarted since it was opened): without it, each stale connection in the pool
+        # fails one request after Redis is back. Timeouts are not retried: the relay and
+        # the fan-out reader have their own backoff, and a retry would double the wait.
+        retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
     )
     return aioredis.Redis(connection_pool=pool)
 
@@ -99,6 +102,11 @@ class RedisStreamsBus:
     async def tail(self, task_id: str, count: int) -> list[Entry]:
         async with _translated():
             found: Any = await self._redis.xrevrange(stream_key(task_id), count=count)
+        return [_entry(entry_id, fields) for entry_id, fields in reversed(found)]
+
+    async def up_to(self, task_id: str, cursor: str, count: int) -> list[Entry]:
+        async with _translated():
+            found: Any = await self._redis.xrevrange(stream_key(task_id), cursor, "-", count=count)
         return [_entry(entry_id, fields) for entry_id, fields in reversed(found)]
 
     async def wait(

@@ -4,7 +4,9 @@ A change is one compare-and-set, ``UPDATE … WHERE id AND status IN (sources) R
 never a read before the write. On PostgreSQL the update, its history row and its outbox
 row are a single statement (data-modifying CTEs): one round trip, atomic without BEGIN or
 COMMIT. SQLite cannot put DML in a CTE, so there the same rows are written by three
-statements in one short IMMEDIATE transaction.
+statements in one short IMMEDIATE transaction. A change made under an ``Idempotency-Key``
+also stores the request's answer in its transaction (``store.idempotency``), so on
+PostgreSQL it runs inside BEGIN/COMMIT too.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agentkeep import errors
 from agentkeep.domain import models, status
+from agentkeep.store.idempotency import pending_claim, store_answer
 from agentkeep.store.sql import SqlBase, row_dict
 from agentkeep.store.tables import outbox, task_agents, task_history, tasks, trackers
 
@@ -178,17 +181,20 @@ class ChangesMixin(SqlBase):
             "expected_version": expected_version,
             "request_id": change.request_id,
         }
-        if self.dialect == "postgresql":
+        if self.dialect == "postgresql" and pending_claim() is None:
             async with self.single() as conn:
                 r = (await conn.execute(stmt, params)).first()
             return row_dict(r) if r else None
+        # With an Idempotency-Key, its answer commits in the same transaction as the change.
         async with self.write() as conn:
             r = (await conn.execute(stmt, params)).first()
             if r is None:
                 return None
             row = row_dict(r)
-            await _insert_history(conn, row, row["prev_status"], change)
-            row["outbox_id"] = await _insert_outbox(conn, row)
+            if self.dialect != "postgresql":
+                await _insert_history(conn, row, row["prev_status"], change)
+                row["outbox_id"] = await _insert_outbox(conn, row)
+            await store_answer(conn, row)
             return row
 
     async def update_task(
@@ -224,6 +230,7 @@ class ChangesMixin(SqlBase):
             stmt = tasks.update().where(tasks.c.id == task_id).values(new).returning(*tasks.c)
             row = row_dict((await conn.execute(stmt)).one())
             row["outbox_id"] = await _insert_outbox(conn, row)
+            await store_answer(conn, row)
             return row
 
 

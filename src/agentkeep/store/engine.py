@@ -4,11 +4,17 @@ SQLite gets WAL (readers never block the writer), a busy timeout for other proce
 CLI, a migration) and write transactions that begin IMMEDIATE, so a write never upgrades a
 read lock half-way and dies with SQLITE_BUSY. Reads run in autocommit on both databases:
 one statement, no BEGIN/ROLLBACK round trips on the hot path.
+
+Every wait on the database is bounded (``Timeouts``): connecting, each command (client
+side, so a frozen or partitioned server cannot stall a request), each statement (server
+side, ``statement_timeout``), waiting for a pooled connection, and SQLite's busy wait.
+A request that hits one fails fast with 503 (``store.dberrors``), never hangs.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -19,7 +25,15 @@ from agentkeep.store import jsonmatch
 
 #: SQLite ≥ 3.35 is needed for ``UPDATE … RETURNING``.
 MIN_SQLITE = (3, 35, 0)
-BUSY_TIMEOUT_MS = 10_000
+MIN_BUSY_TIMEOUT_SECONDS = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """Bounds on every wait for the database, in seconds."""
+
+    connect: float = 5.0
+    command: float = 10.0
 
 
 def _json_dumps(value: Any) -> str:
@@ -38,13 +52,13 @@ def check_sqlite_version() -> None:
         )
 
 
-def _setup_sqlite(engine: AsyncEngine, *, immediate: bool) -> None:
+def _setup_sqlite(engine: AsyncEngine, *, immediate: bool, busy_timeout: float) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control away from the driver so that BEGIN is ours to emit.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
         # WAL is a property of the file, set once by ``migrate``. Switching needs an
         # exclusive lock that SQLite does not wait for, so connections opened while others
         # work would fail with "database is locked": only switch when it is not WAL yet.
@@ -67,16 +81,37 @@ def _setup_sqlite(engine: AsyncEngine, *, immediate: bool) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engines(url: str, *, pool_size: int = 10) -> tuple[AsyncEngine, AsyncEngine]:
+def asyncpg_timeouts(timeouts: Timeouts) -> dict[str, Any]:
+    """Connection arguments bounding asyncpg: connect, each command, each statement."""
+    return {
+        "timeout": timeouts.connect,
+        "command_timeout": timeouts.command,
+        "server_settings": {"statement_timeout": str(int(timeouts.command * 1000))},
+    }
+
+
+def make_engines(
+    url: str, *, pool_size: int = 10, timeouts: Timeouts | None = None
+) -> tuple[AsyncEngine, AsyncEngine]:
     """Return ``(write_engine, read_engine)`` for ``url``."""
+    timeouts = timeouts or Timeouts()
     if url.startswith("sqlite"):
         check_sqlite_version()
-        write = create_async_engine(url, pool_size=1, max_overflow=0, **_engine_kwargs())
-        read = create_async_engine(url, pool_size=pool_size, **_engine_kwargs())
-        _setup_sqlite(write, immediate=True)
-        _setup_sqlite(read, immediate=False)
+        common = {"pool_timeout": timeouts.command, **_engine_kwargs()}
+        write = create_async_engine(url, pool_size=1, max_overflow=0, **common)
+        read = create_async_engine(url, pool_size=pool_size, **common)
+        # At least 5 s: a migration or the CLI may hold the write lock that long.
+        busy = max(timeouts.command, MIN_BUSY_TIMEOUT_SECONDS)
+        _setup_sqlite(write, immediate=True, busy_timeout=busy)
+        _setup_sqlite(read, immediate=False, busy_timeout=busy)
         return write, read
     write = create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False, **_engine_kwargs()
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=False,
+        pool_timeout=timeouts.command,
+        connect_args=asyncpg_timeouts(timeouts),
+        **_engine_kwargs(),
     )
     return write, write.execution_options(isolation_level="AUTOCOMMIT")

@@ -20,6 +20,7 @@ import orjson
 from sqlalchemy.engine import make_url
 
 from agentkeep.store import dberrors
+from agentkeep.store.engine import Timeouts, asyncpg_timeouts
 from agentkeep.store.tables import agents, tasks
 
 _TASK_COLUMNS = ", ".join(c.name for c in tasks.c)
@@ -50,9 +51,10 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
 class FastReader:
     """A lazily opened asyncpg pool for single-row lookups."""
 
-    def __init__(self, url: str, max_size: int) -> None:
+    def __init__(self, url: str, max_size: int, timeouts: Timeouts) -> None:
         self._dsn = make_url(url).set(drivername="postgresql").render_as_string(False)
         self._max_size = max_size
+        self._timeouts = timeouts
         self._pool: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
 
@@ -61,17 +63,28 @@ class FastReader:
             async with self._opening:
                 if self._pool is None:
                     self._pool = await asyncpg.create_pool(
-                        self._dsn, min_size=1, max_size=self._max_size, init=_init_connection
+                        self._dsn,
+                        # No floor to maintain: asyncpg would log a traceback each time it
+                        # fails to reopen one during a database outage.
+                        min_size=0,
+                        max_size=self._max_size,
+                        init=_init_connection,
+                        **asyncpg_timeouts(self._timeouts),
                     )
         return self._pool
 
     async def one(self, sql: str, value: str) -> dict[str, Any] | None:
-        pool = await self._get_pool()
         try:
-            record = await pool.fetchrow(sql, value)
+            pool = await self._get_pool()
+            async with pool.acquire(timeout=self._timeouts.command) as conn:
+                record = await conn.fetchrow(sql, value)
         except asyncpg.PostgresError as exc:
             # Same translation as the SQLAlchemy path: a NUL in an id is bad input, not 500.
             dberrors.raise_if_bad_value(getattr(exc, "sqlstate", None), exc)
+            dberrors.raise_if_unavailable(exc)
+            raise
+        except Exception as exc:
+            dberrors.raise_if_unavailable(exc)
             raise
         return dict(record) if record is not None else None
 

@@ -28,11 +28,21 @@ def row_dict(r: Any) -> dict[str, Any]:
 class SqlBase:
     """Connections, transactions and dialect helpers shared by the store mixins."""
 
-    def __init__(self, url: str, *, pool_size: int = 10, agent_key_secret: bytes = b"") -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        agent_key_secret: bytes = b"",
+        timeouts: engine_mod.Timeouts | None = None,
+    ) -> None:
         self.url = url
         #: What agent keys are derived from (``agentkeep.keys``); every process needs the same.
         self.agent_key_secret = agent_key_secret
-        self._write_engine, self._read_engine = engine_mod.make_engines(url, pool_size=pool_size)
+        timeouts = timeouts or engine_mod.Timeouts()
+        self._write_engine, self._read_engine = engine_mod.make_engines(
+            url, pool_size=pool_size, timeouts=timeouts
+        )
         self.dialect = self._write_engine.dialect.name
         # Hot-path statements, built once: constructing Core statements (CTEs especially)
         # costs more CPU than executing them.
@@ -41,7 +51,7 @@ class SqlBase:
         # letting them spin on the database lock.
         self._write_lock: asyncio.Lock | None = asyncio.Lock() if self.dialect == "sqlite" else None
         self.fast_reader = (
-            fastread.FastReader(url, max_size=max(2, pool_size // 2))
+            fastread.FastReader(url, max_size=max(2, pool_size // 2), timeouts=timeouts)
             if self.dialect == "postgresql"
             else None
         )

@@ -194,6 +194,9 @@ idempotency_keys = Table(
     Column("state", String(16), nullable=False),
     Column("status_code", Integer),
     Column("body", Text),
+    # A token of the request holding an in-flight claim: its answer commits only while the
+    # claim is still its own (a retry may take over a claim whose lease ran out).
+    Column("owner", String(32)),
     *_timestamps(),
     _status_check("state", {"in_flight", "done"}, "state"),
 )
