@@ -47,6 +47,7 @@ from agentkeep.fanout import Fanout
 from agentkeep.lifecycle import Lifecycle
 from agentkeep.settings import CONTRACT_VERSION, Settings
 from agentkeep.store import SqlStore
+from agentkeep.web import views as web
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +158,7 @@ def create_app(
         app.include_router(module.router)
     app.include_router(tracker.router)
     app.include_router(spans.router)
+    app.include_router(web.router)  # the UI: /ui, /ui/tasks/{id}, /ui/static/..., and / -> /ui
 
     @app.get("/docs", include_in_schema=False)
     async def _docs() -> Response:
