@@ -1,8 +1,14 @@
-// Markdown to HTML that cannot run script: marked renders, DOMPurify keeps only inert
-// markup, and links and images are narrowed further below. The page's CSP (script-src
-// 'self') is the second wall: even markup that slipped through could not run inline code.
+// Markdown to HTML that cannot run script. Raw HTML in a message is shown as text, never
+// parsed (like react-markdown, which agentex-ui uses); marked renders the markdown,
+// DOMPurify keeps only inert markup, and links and images are narrowed further below. The
+// page's CSP (script-src 'self') is the last wall: nothing inline could run anyway.
 import { marked } from "./vendor/marked.js";
 import DOMPurify from "./vendor/purify.js";
+
+const ESCAPES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+const escapeHtml = (text) => String(text).replace(/[&<>"']/g, (c) => ESCAPES[c]);
+
+marked.use({ renderer: { html: (token) => escapeHtml(token.text) } });
 
 const SAFE_LINK = /^(https?:|mailto:|#)/i;
 const SAFE_IMAGE = /^https?:\/\//i;

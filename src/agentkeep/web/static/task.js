@@ -235,7 +235,7 @@ export function TaskView({ taskId, onMenu }) {
     : { writable: false, placeholder: "This task has no agent" };
   const panelTitle = { end: "End task", history: "History", spans: "Spans" }[panel];
 
-  return html`<div class="task-view">
+  return html`<div class="task-shell"><div class="task-view">
     <${TaskHeader} task=${task} agent=${agent} panel=${panel} setPanel=${setPanel} onMenu=${onMenu} streamState=${streamState} />
     ${notice && html`<p class="problem banner" role="alert">${notice}
       <button type="button" class="ghost small" onClick=${() => setNotice(null)}>Dismiss</button></p>`}
@@ -247,6 +247,7 @@ export function TaskView({ taskId, onMenu }) {
     ${away && html`<button type="button" class="jump" onClick=${toBottom}>↓ Latest</button>`}
     <${Prompt} writable=${writable} placeholder=${placeholder} onSend=${send}
       jsonDefault=${agent && agent.agent_input_type === "json"} focusKey=${taskId} />
+    </div>
     ${panel &&
     html`<${Panel} title=${panelTitle} onClose=${() => setPanel(null)}>
       ${panel === "end" && html`<${EndTask} task=${task} onTask=${setTask} />`}
