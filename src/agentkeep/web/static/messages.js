@@ -121,7 +121,7 @@ export function CopyButton({ text, label }) {
       setCopied(false);
     }
   };
-  return html`<button type="button" class="ghost small" onClick=${copy} aria-label=${label}>
+  return html`<button type="button" class="ghost small" onClick=${copy} title=${label}>
     ${copied ? "Copied" : "Copy id"}
   </button>`;
 }
