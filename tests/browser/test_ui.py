@@ -231,3 +231,79 @@ def test_sidebar_filters_by_status(ui: UiPage, ui_server: UiServer) -> None:
     expect(page.locator(".task-row")).to_have_count(1)
     expect(row(page, done["id"])).to_be_visible()
     assert ui.watch.problems == []
+
+
+def test_keyboard_theme_and_a_narrow_screen(ui: UiPage, ui_server: UiServer) -> None:
+    page = ui.page
+    task = ui_server.new_task(ui_server.echo, "keyboard and small screens")
+    ui.goto(f"/ui/tasks/{task['id']}")
+    expect(prompt(page)).to_be_focused()
+    # Shift+Enter is a newline; Ctrl+K starts a new task with the prompt focused.
+    prompt(page).press("x")
+    prompt(page).press("Shift+Enter")
+    prompt(page).press("y")
+    expect(prompt(page)).to_have_value("x\ny")
+    page.keyboard.press("Control+k")
+    expect(page).to_have_url(re.compile(r"/ui$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("New task")
+    expect(prompt(page)).to_be_focused()
+    # Focus is visible on keyboard navigation.
+    page.keyboard.press("Shift+Tab")
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline == "solid"
+
+    # The theme follows the system until the toggle picks one.
+    background = "getComputedStyle(document.body).backgroundColor"
+    page.emulate_media(color_scheme="dark")
+    assert page.evaluate(background) == "rgb(13, 17, 23)"
+    toggle = page.get_by_role("button", name=re.compile("^Theme"))
+    toggle.click()  # system -> light
+    assert page.evaluate(background) == "rgb(255, 255, 255)"
+    page.reload()
+    assert page.evaluate(background) == "rgb(255, 255, 255)"  # remembered
+    page.get_by_role("button", name=re.compile("^Theme")).click()  # light -> dark
+    page.get_by_role("button", name=re.compile("^Theme")).click()  # dark -> system
+    page.emulate_media(color_scheme="light")
+    assert page.evaluate(background) == "rgb(255, 255, 255)"
+
+    # 360 px: nothing scrolls sideways; the task list is a drawer behind a button.
+    page.set_viewport_size({"width": 360, "height": 740})
+    ui.goto(f"/ui/tasks/{task['id']}")
+    expect(page.locator("#task-status")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    expect(row(page, task["id"])).not_to_be_visible()
+    page.get_by_role("button", name="Show tasks").click()
+    expect(row(page, task["id"])).to_be_visible()
+    assert ui.watch.problems == []
+
+
+def test_older_messages_load_on_scroll_up_without_a_jump(ui: UiPage, ui_server: UiServer) -> None:
+    page = ui.page
+    task = ui_server.new_task(ui_server.greeter, "a long conversation")
+    contents = [
+        {"type": "text", "author": "agent" if n % 2 else "user", "content": f"line {n:03d}"}
+        for n in range(80)
+    ]
+    ui_server.post("/messages/batch", json={"task_id": task["id"], "contents": contents})
+    ui.goto(f"/ui/tasks/{task['id']}")
+    messages = page.locator(".conversation .msg")
+    expect(messages.last).to_have_text("line 079")
+    expect(messages).to_have_count(30)  # the newest page
+    expect(page.get_by_role("button", name="↓ Latest")).to_have_count(0)
+
+    expect(messages.first).to_have_text("line 050")
+    line_50 = page.get_by_text("line 050", exact=True)
+    conversation = page.locator(".conversation")
+    conversation.evaluate("(el) => { el.scrollTop = 0; }")
+    before = line_50.evaluate("(el) => el.getBoundingClientRect().top")
+    expect(messages).to_have_count(60)
+    # The message that was on top stays where the reader saw it: the page does not jump.
+    after = line_50.evaluate("(el) => el.getBoundingClientRect().top")
+    assert abs(after - before) <= 1, (before, after)
+    assert conversation.evaluate("(el) => el.scrollTop") > 0
+    expect(page.get_by_role("button", name="↓ Latest")).to_be_visible()
+    conversation.evaluate("(el) => { el.scrollTop = 0; }")
+    expect(messages).to_have_count(81)  # all, and the greeting
+    page.get_by_role("button", name="↓ Latest").click()
+    expect(page.get_by_role("button", name="↓ Latest")).to_have_count(0)
+    assert ui.watch.problems == []
