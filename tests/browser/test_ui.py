@@ -24,6 +24,12 @@ RECORD_AGENT_TEXT = """() => {
   }).observe(document.body, {subtree: true, childList: true, characterData: true});
 }"""
 
+#: Keeps every EventSource the page opens, to check how the page leaves them.
+RECORD_EVENTSOURCES = """window.streams = [];
+window.EventSource = class extends window.EventSource {
+  constructor(...args) { super(...args); window.streams.push(this); }
+};"""
+
 
 def prompt(page: Page) -> object:
     return page.get_by_role("textbox", name="Prompt")
@@ -73,12 +79,16 @@ def test_completing_from_outside_locks_the_prompt_live_and_after_reload(
 ) -> None:
     page = ui.page
     task = ui_server.new_task(ui_server.echo, "complete me from outside")
+    page.add_init_script(RECORD_EVENTSOURCES)
     ui.goto(f"/ui/tasks/{task['id']}")
     expect(prompt(page)).to_be_enabled()
     expect(page.locator(".live")).to_have_text("live")
     page.evaluate("window.sameDocument = true")
 
     ui_server.post(f"/tasks/{task['id']}/complete", json={"reason": "done elsewhere"})
+    expect(header_badge(page)).to_have_text("completed")
+    # The page closed the stream itself on the terminal update: no reconnect loop.
+    assert page.evaluate("window.streams.map((s) => s.readyState)") == [2]
 
     for _ in range(2):  # live, then after a reload
         expect(header_badge(page)).to_have_text("completed")
@@ -306,4 +316,96 @@ def test_older_messages_load_on_scroll_up_without_a_jump(ui: UiPage, ui_server: 
     expect(messages).to_have_count(81)  # all, and the greeting
     page.get_by_role("button", name="↓ Latest").click()
     expect(page.get_by_role("button", name="↓ Latest")).to_have_count(0)
+    assert ui.watch.problems == []
+
+
+def test_data_tools_and_reasoning_render(ui: UiPage, ui_server: UiServer) -> None:
+    page = ui.page
+    task = ui_server.new_task(ui_server.greeter, "tools and thoughts")
+    agent = {"author": "agent"}
+    contents = [
+        {**agent, "type": "reasoning", "summary": ["Look the city up first."], "content": []},
+        {**agent, "type": "tool_request", "tool_call_id": "c1", "name": "weather",
+         "arguments": {"city": "Oslo"}},
+        {**agent, "type": "tool_request", "tool_call_id": "c2", "name": "clock", "arguments": {}},
+        {**agent, "type": "tool_request", "tool_call_id": "c3", "name": "maps", "arguments": {}},
+        {**agent, "type": "tool_response", "tool_call_id": "c1", "name": "weather",
+         "content": "4°C, light snow"},
+        {**agent, "type": "tool_response", "tool_call_id": "c3", "name": "maps",
+         "content": "quota exceeded", "is_error": True},
+        {**agent, "type": "data", "data": {"forecast": [4, 2, -1]}},
+    ]  # fmt: skip
+    ui_server.post("/messages/batch", json={"task_id": task["id"], "contents": contents})
+    ui.goto(f"/ui/tasks/{task['id']}")
+
+    tools = page.locator(".msg.tool")
+    expect(tools).to_have_count(3)  # each response is shown with its request
+    expect(page.locator('[data-tool-call-id="c1"] .tool-state')).to_have_text("done")
+    expect(page.locator('[data-tool-call-id="c2"] .tool-state')).to_have_text("running…")
+    expect(page.locator('[data-tool-call-id="c3"] .tool-state')).to_have_text("failed")
+    weather = page.locator('[data-tool-call-id="c1"]')
+    expect(weather.get_by_text("4°C, light snow")).not_to_be_visible()  # collapsed
+    weather.locator("summary").first.click()
+    expect(weather.get_by_text("4°C, light snow")).to_be_visible()
+
+    reasoning = page.locator(".msg.reasoning")
+    expect(reasoning.get_by_text("Look the city up first.")).not_to_be_visible()
+    reasoning.locator("summary").click()
+    expect(reasoning.get_by_text("Look the city up first.")).to_be_visible()
+
+    data = page.locator(".msg.data")
+    data.locator("summary").click()
+    expect(data.locator("pre")).to_contain_text('"forecast": [')
+
+    span = {"trace_id": task["id"], "task_id": task["id"], "name": "call weather",
+            "start_time": "2026-01-01T00:00:00+00:00", "end_time": "2026-01-01T00:00:01.5+00:00",
+            "input": {"city": "Oslo"}}  # fmt: skip
+    ui_server.post("/spans", json=span)
+    page.get_by_role("button", name="Spans").click()
+    spans = page.get_by_role("complementary", name="Spans")
+    expect(spans.locator(".span-name")).to_have_text(["call weather"])
+    expect(spans.get_by_text("1.50 s")).to_be_visible()
+    assert ui.watch.problems == []
+
+
+def test_json_mode_validates_and_a_new_task_takes_params(ui: UiPage, ui_server: UiServer) -> None:
+    page = ui.page
+    ui.goto("/ui")
+    choose_agent(page, ui_server.echo)
+    page.get_by_text("Task params").click()
+    page.get_by_label("JSON object passed as the task's params").fill('{"team": "blue"}')
+    page.get_by_label("Send JSON").check()
+    prompt(page).fill('{"question": oops}')
+    prompt(page).press("Enter")
+    expect(page.get_by_role("alert")).to_contain_text("The message is not valid JSON")
+    expect(page).to_have_url(re.compile(r"/ui$"))  # nothing was sent
+
+    prompt(page).fill("[1, 2]")
+    prompt(page).press("Enter")
+    expect(page.get_by_role("alert")).to_have_text(
+        'The message must be a JSON object, like {"key": "value"}.'
+    )
+
+    prompt(page).fill('{"question": 42}')
+    prompt(page).press("Enter")
+    expect(page).to_have_url(re.compile(r"/ui/tasks/[0-9a-f-]{36}$"))
+    expect(page.locator('.msg.data[data-author="user"]')).to_have_count(1)
+    expect(page.locator('.msg[data-author="agent"]')).to_have_text(['{"question": 42}'])
+    task = ui_server.http.get(f"/tasks/{page.url.rsplit('/', 1)[1]}").json()
+    assert task["params"] == {"team": "blue"}
+    assert task["task_metadata"] == {"display_name": '{"question":42}'}
+    assert ui.watch.problems == []
+
+
+def test_sidebar_loads_more_on_scroll(ui: UiPage, ui_server: UiServer) -> None:
+    page = ui.page
+    made = [ui_server.new_task(ui_server.greeter, f"bulk {n}")["id"] for n in range(35)]
+    ui.goto("/ui")
+    rows = page.locator(".task-row")
+    expect(rows).to_have_count(30)  # one page, newest first
+    expect(rows.first).to_have_attribute("data-task-id", made[-1])
+    page.locator(".task-list").evaluate("(el) => { el.scrollTop = el.scrollHeight; }")
+    expect(row(page, made[0])).to_be_visible()
+    ids = rows.evaluate_all("(els) => els.map((e) => e.dataset.taskId)")
+    assert len(ids) == len(set(ids)) > 35 - 1
     assert ui.watch.problems == []

@@ -91,7 +91,9 @@ function KeyDialog({ open, onClose }) {
 
 async function forgetKey() {
   try {
-    await api("DELETE", "/auth/session");
+    // A JSON body on purpose: the server accepts cookie-authenticated changes only with a
+    // JSON content type from this origin (its CSRF rule).
+    await api("DELETE", "/auth/session", {});
   } finally {
     location.reload();
   }
