@@ -390,7 +390,9 @@ def test_json_mode_validates_and_a_new_task_takes_params(ui: UiPage, ui_server: 
     prompt(page).press("Enter")
     expect(page).to_have_url(re.compile(r"/ui/tasks/[0-9a-f-]{36}$"))
     expect(page.locator('.msg.data[data-author="user"]')).to_have_count(1)
-    expect(page.locator('.msg[data-author="agent"]')).to_have_text(['{"question": 42}'])
+    # echo answers non-text content with its JSON.
+    echoed = '{"author": "user", "data": {"question": 42}, "style": "static", "type": "data"}'
+    expect(page.locator('.msg[data-author="agent"]')).to_have_text([echoed])
     task = ui_server.http.get(f"/tasks/{page.url.rsplit('/', 1)[1]}").json()
     assert task["params"] == {"team": "blue"}
     assert task["task_metadata"] == {"display_name": '{"question":42}'}
