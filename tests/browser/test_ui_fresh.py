@@ -42,12 +42,14 @@ def fresh_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[UiS
     yield from run_stack(request, tmp_path)
 
 
-@pytest.fixture(params=BACKENDS)
-def keyed_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[UiServer]:
+@pytest.fixture(scope="module", params=BACKENDS)
+def keyed_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[UiServer]:
+    # Shared by the API-key tests: each makes its own task and its own browser context.
     chromium_path()
-    yield from run_stack(
-        request, tmp_path, {"AGENTKEEP_API_KEYS": f"ops:{API_KEY}", "AGENT_API_KEY": API_KEY}
-    )
+    env = {"AGENTKEEP_API_KEYS": f"ops:{API_KEY}", "AGENT_API_KEY": API_KEY}
+    yield from run_stack(request, tmp_path_factory.mktemp("keyed"), env)
 
 
 @pytest.fixture
