@@ -411,3 +411,30 @@ def test_sidebar_loads_more_on_scroll(ui: UiPage, ui_server: UiServer) -> None:
     ids = rows.evaluate_all("(els) => els.map((e) => e.dataset.taskId)")
     assert len(ids) == len(set(ids)) > 35 - 1
     assert ui.watch.problems == []
+
+
+def test_an_agent_error_shows_and_leaves_the_task_writable(ui: UiPage, ui_server: UiServer) -> None:
+    page = ui.page
+    name = f"broken-{uuid.uuid4().hex[:6]}"
+    body = {"name": name, "acp_url": "http://127.0.0.1:9", "acp_type": "sync"}
+    ui_server.post("/agents/register", json=body)  # nothing listens on port 9
+    task = ui_server.new_task(name, "an agent that fails")
+    ui.goto(f"/ui/tasks/{task['id']}")
+    prompt(page).fill("are you there?")
+    prompt(page).press("Enter")
+    expect(page.get_by_role("alert")).to_be_visible()
+    expect(header_badge(page)).to_have_text("failed")
+    # FAILED by an agent error: the next turn resumes the task, so the prompt stays open.
+    expect(prompt(page)).to_be_enabled()
+    expect(prompt(page)).to_have_attribute(
+        "placeholder", "Task failed (agent error): send a message to retry"
+    )
+    expect(prompt(page)).to_have_value("are you there?")  # kept for the retry
+
+    # FAILED by a person: final.
+    other = ui_server.new_task(ui_server.echo, "failed on purpose")
+    ui_server.post(f"/tasks/{other['id']}/fail", json={"reason": "wrong input"})
+    ui.goto(f"/ui/tasks/{other['id']}")
+    expect(prompt(page)).to_be_disabled()
+    expect(prompt(page)).to_have_attribute("placeholder", "Task failed")
+    assert ui.watch.problems == []

@@ -206,6 +206,9 @@ export function TaskView({ taskId, onMenu }) {
       setSending(false);
       // The stream carried the turn; one read settles anything it could not (a drop).
       await loadNewest().catch(() => {});
+      // A turn on a task an agent error FAILED resumes it, but that task's stream had
+      // ended: read the task, and a running task gets its stream back.
+      if (TERMINAL.has(task.status)) await get(`/tasks/${taskId}`).then(setTask, () => {});
     }
   };
   const sendPending = () => {
