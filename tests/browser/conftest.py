@@ -1,9 +1,9 @@
 """Browser fixtures: a real ``agentkeep serve`` with the bundled example agents, and Chromium.
 
-One server per module and backend (SQLite with the in-process bus, PostgreSQL with Redis):
-each test makes its own tasks, so sharing the server couples nothing. Every page records
-uncaught errors, console errors and failed requests; tests assert that list is exactly what
-they expect (usually nothing).
+One server per backend (SQLite with the in-process bus, PostgreSQL with Redis) for the
+whole session: each test makes its own tasks, so sharing the server couples nothing. Every
+page records uncaught errors, console errors and failed requests; tests assert that list
+is exactly what they expect (usually nothing).
 """
 
 from __future__ import annotations
@@ -140,10 +140,11 @@ def run_stack(
         cleanup()
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
+@pytest.fixture(scope="session", params=BACKENDS)
 def ui_server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[UiServer]:
+    # Shared by test_ui and test_ui_views: every test makes its own tasks.
     chromium_path()
     yield from run_stack(request, tmp_path_factory.mktemp("ui"))
 
