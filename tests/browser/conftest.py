@@ -122,7 +122,8 @@ def run_stack(
     """Server plus example agents; the agents register with ``AGENT_API_KEY`` if given."""
     env, cleanup = backend_env(request, tmp)
     env = {**env, "AGENTKEEP_SSE_PING_SECONDS": "1", **(extra_env or {})}
-    server = start_server(env, tmp / "server.log")
+    # Generous: several processes start at once on a possibly busy CI machine.
+    server = start_server(env, tmp / "server.log", timeout=120)
     agents: list[AgentProcess] = []
     headers = {"x-api-key": env["AGENT_API_KEY"]} if "AGENT_API_KEY" in env else {}
     try:
