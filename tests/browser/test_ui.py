@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import uuid
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import UiPage, UiServer
@@ -30,6 +31,10 @@ RECORD_EVENTSOURCES = """window.streams = [];
 window.EventSource = class extends window.EventSource {
   constructor(...args) { super(...args); window.streams.push(this); }
 };"""
+
+# Real processes (server, agents, Chromium) on a possibly busy machine: the first test of a
+# backend also waits for the server and agents to start.
+pytestmark = pytest.mark.timeout(300)
 
 
 def test_sync_reply_streams_token_by_token_then_shows_once(ui: UiPage, ui_server: UiServer) -> None:

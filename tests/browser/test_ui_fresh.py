@@ -35,6 +35,10 @@ REPLY = """Here is what I can do:
 print("hello from agentkeep")
 ```"""
 
+# Real processes (server, agents, Chromium) on a possibly busy machine: the first test of a
+# backend also waits for the server and agents to start.
+pytestmark = pytest.mark.timeout(300)
+
 
 @pytest.fixture(params=BACKENDS)
 def fresh_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[UiServer]:

@@ -6,10 +6,15 @@ from __future__ import annotations
 import re
 import uuid
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import UiPage, UiServer
 from tests.browser.ui_kit import choose_agent, prompt, row
+
+# Real processes (server, agents, Chromium) on a possibly busy machine: the first test of a
+# backend also waits for the server and agents to start.
+pytestmark = pytest.mark.timeout(300)
 
 
 def test_keyboard_theme_and_a_narrow_screen(ui: UiPage, ui_server: UiServer) -> None:
