@@ -181,7 +181,12 @@ class ServerProcess:
 
 
 def start_server(
-    env: dict[str, str], log: Path, *args: str, cwd: Path | None = None, port: int | None = None
+    env: dict[str, str],
+    log: Path,
+    *args: str,
+    cwd: Path | None = None,
+    port: int | None = None,
+    timeout: float = 30,
 ) -> ServerProcess:
     """Start ``agentkeep serve`` as a real process and wait until it answers /healthz.
 
@@ -198,7 +203,7 @@ def start_server(
             cwd=cwd,
         )
     server = ServerProcess(f"http://127.0.0.1:{port}", proc, log)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited early:\n{server.output()}")
@@ -207,7 +212,7 @@ def start_server(
                 return server
         time.sleep(0.1)
     proc.kill()
-    raise RuntimeError(f"server did not start in 30 s:\n{server.output()}")
+    raise RuntimeError(f"server did not start in {timeout:g} s:\n{server.output()}")
 
 
 def stop_server(server: ServerProcess) -> None:

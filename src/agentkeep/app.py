@@ -53,6 +53,7 @@ from agentkeep.settings import CONTRACT_VERSION, Settings
 from agentkeep.store import SqlStore
 from agentkeep.store.changes import Change
 from agentkeep.store.engine import Timeouts
+from agentkeep.web import views as web
 
 log = logging.getLogger(__name__)
 
@@ -175,6 +176,7 @@ def create_app(
         app.include_router(module.router, responses=declared)
     for extra in (tracker, spans, key_rotation, session):
         app.include_router(extra.router, responses=wire.ERRORS)
+    app.include_router(web.router)  # the UI: /ui, /ui/tasks/{id}, /ui/static/..., and / -> /ui
 
     @app.get("/docs", include_in_schema=False)
     async def _docs() -> Response:

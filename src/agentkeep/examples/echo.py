@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
@@ -12,6 +13,9 @@ from agentkeep.examples.base import ExampleAgent
 #: A token is a run of non-space characters with the spaces after it, so the deltas
 #: concatenate back to exactly the text that was sent.
 TOKEN = re.compile(r"\s*\S+\s*|\s+")
+#: A pause between tokens, like a model's, so a person watching the web UI sees the reply
+#: arrive token by token instead of all at once.
+TOKEN_PAUSE_SECONDS = 0.03
 
 
 def build(server_url: str, name: str) -> ExampleAgent:
@@ -34,5 +38,6 @@ async def _reply(text: str) -> AsyncIterator[dict[str, Any]]:
     start = {"type": "text", "author": "agent", "content": "", "format": "plain"}
     yield {"type": "start", "index": 0, "content": start}
     for token in TOKEN.findall(text):
+        await asyncio.sleep(TOKEN_PAUSE_SECONDS)
         yield {"type": "delta", "index": 0, "delta": {"type": "text", "text_delta": token}}
     yield {"type": "done", "index": 0}
