@@ -32,6 +32,7 @@ from agentkeep.api import (
     rpc_control,
     rpc_tasks,
     rpc_turns,
+    schedules,
     spans,
     states,
     streams,
@@ -157,6 +158,7 @@ def create_app(
         app.include_router(module.router)
     app.include_router(tracker.router)
     app.include_router(spans.router)
+    app.include_router(schedules.router)
 
     @app.get("/docs", include_in_schema=False)
     async def _docs() -> Response:

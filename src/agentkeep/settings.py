@@ -47,6 +47,14 @@ class Settings(BaseSettings):
     log_level: str = "info"
     #: On SIGTERM, how long open requests (SSE streams included) may take to finish.
     shutdown_grace_seconds: int = Field(5, ge=0)
+    #: Run the schedule loop in this process (claims due schedules, runs their fires).
+    scheduler_enabled: bool = True
+    #: How often the schedule loop looks for due schedules when none is due sooner.
+    scheduler_poll_seconds: float = Field(1.0, gt=0)
+    #: A missed cadence time older than this is recorded as skipped instead of fired.
+    schedule_catchup_seconds: int = Field(86_400, ge=0)
+    #: How long a fire belongs to the process running it before another may resume it.
+    schedule_lease_seconds: float = Field(120.0, gt=0)
 
     @field_validator("redis_url", "api_keys", mode="before")
     @classmethod
