@@ -2,46 +2,24 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import agentex
-import httpx
 import pytest
 
-from tests.conftest import ServerProcess
-
-INPUT = {"type": "text", "author": "user", "content": "hello"}
-
-
-@pytest.fixture
-def client(server: ServerProcess) -> Iterator[agentex.Agentex]:
-    with agentex.Agentex(base_url=server.url, max_retries=0, timeout=30) as c:
-        yield c
-
-
-@pytest.fixture
-def agent(server: ServerProcess) -> dict[str, Any]:
-    body = {
-        "name": f"sched-{uuid.uuid4().hex[:8]}",
-        "description": "schedule target",
-        "acp_url": "http://127.0.0.1:9",
-        "acp_type": "sync",
-    }
-    r = httpx.post(f"{server.url}/agents/register", json=body)
-    assert r.status_code == 200, r.text
-    return dict(r.json())
+from tests.schedules.conftest import INPUT
 
 
 def _error(exc: pytest.ExceptionInfo[agentex.APIStatusError]) -> tuple[int, str]:
     return exc.value.status_code, exc.value.body["message"]  # type: ignore[index]
 
 
-def test_create_retrieve_list_update_delete(client: agentex.Agentex, agent: dict[str, Any]) -> None:
-    s = client.agents.schedules
-    created = s.create(
+async def test_create_retrieve_list_update_delete(
+    sdk: agentex.AsyncAgentex, agent: dict[str, Any]
+) -> None:
+    s = sdk.agents.schedules
+    created = await s.create(
         agent["id"],
         name="daily-report",
         initial_input=INPUT,  # type: ignore[arg-type]
@@ -55,60 +33,69 @@ def test_create_retrieve_list_update_delete(client: agentex.Agentex, agent: dict
     assert created.live_data_available is True and len(created.next_action_times or []) == 10
     assert created.creator_principal is not None
     assert created.creator_principal.principal_type is None
-    got = s.retrieve(created.id, agent_id=agent["id"])
+    got = await s.retrieve(created.id, agent_id=agent["id"])
     assert got.name == "daily-report" and got.next_action_times == created.next_action_times
-    assert s.retrieve_by_name("daily-report", agent_id=agent["id"]).id == created.id
+    assert (await s.retrieve_by_name("daily-report", agent_id=agent["id"])).id == created.id
 
-    listed = s.list(agent["id"])
+    listed = await s.list(agent["id"])
     assert listed.total == 1 and listed.run_schedules[0].next_action_times == []
     assert listed.run_schedules[0].live_data_available is None
-    live = s.list(agent["id"], include_live=True, limit=5)
+    live = await s.list(agent["id"], include_live=True, limit=5)
     assert live.run_schedules[0].live_data_available is True
 
-    updated = s.update(created.id, agent_id=agent["id"], interval_seconds=3600, description=None)
+    updated = await s.update(
+        created.id, agent_id=agent["id"], interval_seconds=3600, description=None
+    )
     assert updated.interval_seconds == 3600 and updated.cron_expression is None
     assert updated.description is None and updated.timezone == "Europe/Berlin"
-    renamed = s.update_by_name("daily-report", agent_id=agent["id"], body_name="hourly-report")
+    renamed = await s.update_by_name(
+        "daily-report", agent_id=agent["id"], body_name="hourly-report"
+    )
     assert renamed.name == "hourly-report"
 
-    gone = s.delete_by_name("hourly-report", agent_id=agent["id"])
+    gone = await s.delete_by_name("hourly-report", agent_id=agent["id"])
     assert gone.id == created.id
     assert gone.message == "Run schedule 'hourly-report' deleted successfully"
     with pytest.raises(agentex.NotFoundError) as exc:
-        s.delete(created.id, agent_id=agent["id"])
+        await s.delete(created.id, agent_id=agent["id"])
     assert _error(exc) == (
         404,
         f"Run schedule '{created.id}' for agent '{agent['id']}' does not exist.",
     )
     # The name is free again after a delete.
-    again = s.create(agent["id"], name="hourly-report", initial_input=INPUT, interval_seconds=60)  # type: ignore[arg-type]
-    assert s.delete(again.id, agent_id=agent["id"]).message == (
+    again = await s.create(
+        agent["id"], name="hourly-report", initial_input=INPUT, interval_seconds=60
+    )  # type: ignore[arg-type]
+    assert (await s.delete(again.id, agent_id=agent["id"])).message == (
         f"Run schedule '{again.id}' deleted successfully"
     )
 
 
-def test_pause_resume_trigger_skip_unskip(client: agentex.Agentex, agent: dict[str, Any]) -> None:
-    s = client.agents.schedules
-    created = s.create(agent["id"], name="tick", initial_input=INPUT, interval_seconds=3600)  # type: ignore[arg-type]
-    paused = s.pause(created.id, agent_id=agent["id"], note="maintenance")
+async def test_pause_resume_trigger_skip_unskip(
+    sdk: agentex.AsyncAgentex, agent: dict[str, Any]
+) -> None:
+    s = sdk.agents.schedules
+    created = await s.create(agent["id"], name="tick", initial_input=INPUT, interval_seconds=3600)  # type: ignore[arg-type]
+    paused = await s.pause(created.id, agent_id=agent["id"], note="maintenance")
     assert paused.state == "PAUSED" and paused.paused is True
     assert len(paused.next_action_times or []) == 10  # listed while paused too
-    assert s.pause_by_name("tick", agent_id=agent["id"]).state == "PAUSED"  # no-op
-    assert s.resume(created.id, agent_id=agent["id"]).state == "ACTIVE"
-    assert s.resume_by_name("tick", agent_id=agent["id"], note="ok").state == "ACTIVE"
+    assert (await s.pause_by_name("tick", agent_id=agent["id"])).state == "PAUSED"  # no-op
+    assert (await s.resume(created.id, agent_id=agent["id"])).state == "ACTIVE"
+    assert (await s.resume_by_name("tick", agent_id=agent["id"], note="ok")).state == "ACTIVE"
 
-    upcoming = s.retrieve(created.id, agent_id=agent["id"]).next_action_times or []
-    skipped = s.skip(created.id, agent_id=agent["id"], scheduled_time=upcoming[1])
+    upcoming = (await s.retrieve(created.id, agent_id=agent["id"])).next_action_times or []
+    skipped = await s.skip(created.id, agent_id=agent["id"], scheduled_time=upcoming[1])
     assert skipped.skipped_action_times == [upcoming[1]]
     assert upcoming[1] not in (skipped.next_action_times or [])
-    unskipped = s.unskip(created.id, agent_id=agent["id"], scheduled_time=upcoming[1])
+    unskipped = await s.unskip(created.id, agent_id=agent["id"], scheduled_time=upcoming[1])
     assert unskipped.skipped_action_times == [] and unskipped.next_action_times == upcoming
 
-    triggered = s.trigger(created.id, agent_id=agent["id"])
+    triggered = await s.trigger(created.id, agent_id=agent["id"])
     assert triggered.id == created.id and triggered.num_actions_taken == 0
-    assert s.trigger_by_name("tick", agent_id=agent["id"]).id == created.id
-    r = client.get(f"/agents/{agent['id']}/schedules/{created.id}/fires", cast_to=httpx.Response)
-    fires = r.json()
+    assert (await s.trigger_by_name("tick", agent_id=agent["id"])).id == created.id
+    fires = await sdk.get(
+        f"/agents/{agent['id']}/schedules/{created.id}/fires", cast_to=list[dict[str, Any]]
+    )
     assert [f["trigger_type"] for f in fires] == ["manual", "manual"]
     assert all(f["fire_id"].startswith(f"agent-run-schedule:{created.id}-manual-") for f in fires)
 
@@ -140,20 +127,24 @@ def test_pause_resume_trigger_skip_unskip(client: agentex.Agentex, agent: dict[s
         ),
     ],
 )
-def test_create_refusals(
-    client: agentex.Agentex, agent: dict[str, Any], body: dict[str, Any], status: int, message: str
+async def test_create_refusals(
+    sdk: agentex.AsyncAgentex,
+    agent: dict[str, Any],
+    body: dict[str, Any],
+    status: int,
+    message: str,
 ) -> None:
     with pytest.raises(agentex.APIStatusError) as exc:
-        client.agents.schedules.create(agent["id"], name="x", initial_input=INPUT, **body)  # type: ignore[arg-type]
+        await sdk.agents.schedules.create(agent["id"], name="x", initial_input=INPUT, **body)  # type: ignore[arg-type]
     assert _error(exc) == (status, message)
-    assert client.agents.schedules.list(agent["id"]).total == 0
+    assert (await sdk.agents.schedules.list(agent["id"])).total == 0
 
 
-def test_update_and_skip_refusals(client: agentex.Agentex, agent: dict[str, Any]) -> None:
-    s = client.agents.schedules
+async def test_update_and_skip_refusals(sdk: agentex.AsyncAgentex, agent: dict[str, Any]) -> None:
+    s = sdk.agents.schedules
     aid = agent["id"]
-    one = s.create(aid, name="one", initial_input=INPUT, interval_seconds=3600)  # type: ignore[arg-type]
-    s.create(aid, name="two", initial_input=INPUT, interval_seconds=3600)  # type: ignore[arg-type]
+    one = await s.create(aid, name="one", initial_input=INPUT, interval_seconds=3600)  # type: ignore[arg-type]
+    await s.create(aid, name="two", initial_input=INPUT, interval_seconds=3600)  # type: ignore[arg-type]
     cases: list[tuple[Any, int, str]] = [
         (
             lambda: s.create(aid, name="one", initial_input=INPUT, interval_seconds=9),  # type: ignore[arg-type]
@@ -211,32 +202,32 @@ def test_update_and_skip_refusals(client: agentex.Agentex, agent: dict[str, Any]
             "Item with id 'no-agent' does not exist.",
         ),
     ]
-    before = s.retrieve(one.id, agent_id=aid)
+    before = await s.retrieve(one.id, agent_id=aid)
     for call, status, message in cases:
         with pytest.raises(agentex.APIStatusError) as exc:
-            call()
+            await call()
         assert _error(exc) == (status, message)
-    after = s.retrieve(one.id, agent_id=aid)
+    after = await s.retrieve(one.id, agent_id=aid)
     assert after.updated_at == before.updated_at and after.name == "one"
 
 
-def test_deleted_agent(client: agentex.Agentex, agent: dict[str, Any]) -> None:
-    s = client.agents.schedules
-    one = s.create(agent["id"], name="one", initial_input=INPUT, interval_seconds=60)  # type: ignore[arg-type]
-    client.agents.delete(agent["id"])
+async def test_deleted_agent(sdk: agentex.AsyncAgentex, agent: dict[str, Any]) -> None:
+    s = sdk.agents.schedules
+    one = await s.create(agent["id"], name="one", initial_input=INPUT, interval_seconds=60)  # type: ignore[arg-type]
+    await sdk.agents.delete(agent["id"])
     with pytest.raises(agentex.NotFoundError) as exc:
-        s.retrieve(one.id, agent_id=agent["id"])
+        await s.retrieve(one.id, agent_id=agent["id"])
     assert _error(exc) == (404, f"Agent {agent['id']} not found")
 
 
-def test_skip_is_compared_in_utc(client: agentex.Agentex, agent: dict[str, Any]) -> None:
-    s = client.agents.schedules
-    one = s.create(agent["id"], name="one", initial_input=INPUT, interval_seconds=3600)  # type: ignore[arg-type]
+async def test_skip_is_compared_in_utc(sdk: agentex.AsyncAgentex, agent: dict[str, Any]) -> None:
+    s = sdk.agents.schedules
+    one = await s.create(agent["id"], name="one", initial_input=INPUT, interval_seconds=3600)  # type: ignore[arg-type]
     nxt = (one.next_action_times or [])[2]
     local = nxt.astimezone(UTC).astimezone(datetime.now().astimezone().tzinfo) + timedelta(0)
     berlin = nxt.astimezone(__import__("zoneinfo").ZoneInfo("Europe/Berlin"))
-    skipped = s.skip(one.id, agent_id=agent["id"], scheduled_time=berlin)
+    skipped = await s.skip(one.id, agent_id=agent["id"], scheduled_time=berlin)
     assert skipped.skipped_action_times == [nxt] and local == nxt
     with pytest.raises(agentex.BadRequestError) as exc:
-        s.skip(one.id, agent_id=agent["id"], scheduled_time=nxt)  # a repeated skip
+        await s.skip(one.id, agent_id=agent["id"], scheduled_time=nxt)  # a repeated skip
     assert _error(exc) == (400, "Cannot skip a time that is not an upcoming schedule action")
