@@ -45,6 +45,8 @@ from agentkeep.bus.redis import RedisStreamsBus
 from agentkeep.fanout import Fanout
 from agentkeep.lifecycle import Lifecycle
 from agentkeep.rpc.context import Services
+from agentkeep.schedules.loop import Scheduler
+from agentkeep.schedules.metrics import SchedulerMetrics
 from agentkeep.settings import CONTRACT_VERSION, Settings
 from agentkeep.store import SqlStore
 from agentkeep.store.changes import Change
@@ -202,6 +204,7 @@ def _lifespan(
                 own_store, lifecycle, own_bus, app.state.agent_client, settings
             )
             app.state.fanout = await _start_streams(stack, settings, lifecycle, own_bus)
+            app.state.scheduler = _start_scheduler(stack, app, settings)
             if settings.background_workers:
                 stop = asyncio.Event()
                 sweep = asyncio.create_task(
@@ -213,6 +216,19 @@ def _lifespan(
             yield
 
     return lifespan
+
+
+def _start_scheduler(
+    stack: contextlib.AsyncExitStack, app: FastAPI, settings: Settings
+) -> Scheduler | None:
+    """The schedule loop (``AGENTKEEP_SCHEDULER_ENABLED``), stopped before the store closes."""
+    if not (settings.scheduler_enabled and settings.background_workers):
+        return None
+    metrics = SchedulerMetrics.register(app.state.metrics_registry)
+    scheduler = Scheduler(app.state.rpc_services, metrics)
+    scheduler.start()
+    stack.push_async_callback(scheduler.stop)
+    return scheduler
 
 
 def _make_bus(settings: Settings) -> EventBus:

@@ -76,7 +76,8 @@ def check_cron(expr: str) -> str:
     try:
         croniter(text)
     except (ValueError, KeyError) as exc:  # croniter's errors derive from ValueError
-        raise bad(str(exc).replace(f"[{text}] ", "")) from None
+        reason = str(exc).replace(f"[{text}] ", "")
+        raise bad("a value is out of range" if "out of range" in reason else reason) from None
     return text
 
 
