@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -88,8 +89,17 @@ def serve(
 
 
 def _uvicorn_options(settings: Settings) -> dict[str, Any]:
+    # agentkeep's own loggers (a line per schedule fire, relay and sweeper warnings) write
+    # through uvicorn's handler, at the same level.
+    log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    log_config["loggers"]["agentkeep"] = {
+        "handlers": ["default"],
+        "level": settings.log_level.upper(),
+        "propagate": False,
+    }
     return {
         "log_level": settings.log_level,
+        "log_config": log_config,
         "access_log": False,
         # Open SSE streams never end on their own: without a bound, a restart with viewers
         # connected would wait forever. Viewers reconnect (and resume) elsewhere.

@@ -6,10 +6,11 @@ taken for an id; each resolves the name to the id and then acts on the id.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from agentkeep import errors
 from agentkeep.api import paging, responses
@@ -18,7 +19,21 @@ from agentkeep.api.deps import Principal, PrincipalDep, StoreDep
 from agentkeep.schedules import edits, model
 from agentkeep.store import SqlStore
 
-router = APIRouter(prefix="/agents/{agent_id}/schedules", tags=["schedules"])
+
+async def _wake_scheduler(request: Request) -> AsyncIterator[None]:
+    """After a write, this process's scheduler recomputes when to wake: a schedule due
+    before its next poll (a new one, a resumed one, a manual trigger) is not late."""
+    yield
+    scheduler = getattr(request.app.state, "scheduler", None)
+    if request.method != "GET" and scheduler is not None:
+        scheduler.wake()
+
+
+router = APIRouter(
+    prefix="/agents/{agent_id}/schedules",
+    tags=["schedules"],
+    dependencies=[Depends(_wake_scheduler)],
+)
 
 
 async def _agent(store: SqlStore, principal: Principal, agent_id: str) -> dict[str, Any]:
@@ -130,10 +145,8 @@ async def resume_by_name(
 
 
 @router.post("/name/{name}/trigger")
-async def trigger_by_name(
-    agent_id: str, name: str, request: Request, store: StoreDep, p: PrincipalDep
-) -> Response:
-    return await trigger(agent_id, await _id_by_name(store, p, agent_id, name), request, store, p)
+async def trigger_by_name(agent_id: str, name: str, store: StoreDep, p: PrincipalDep) -> Response:
+    return await trigger(agent_id, await _id_by_name(store, p, agent_id, name), store, p)
 
 
 @router.delete("/name/{name}")
@@ -215,19 +228,14 @@ async def _set_paused(
 
 
 @router.post("/{schedule_id}/trigger")
-async def trigger(
-    agent_id: str, schedule_id: str, request: Request, store: StoreDep, p: PrincipalDep
-) -> Response:
-    """Record a manual fire and return; this process's scheduler runs it at once."""
+async def trigger(agent_id: str, schedule_id: str, store: StoreDep, p: PrincipalDep) -> Response:
+    """Record a manual fire and return; this process's scheduler runs it at once (woken)."""
     agent = await _agent(store, p, agent_id)
     row = await store.find_schedule(agent_id, schedule_id=schedule_id)
     if row is None:
         raise _missing(agent_id, schedule_id)
     now = await store.now()
     await store.insert_manual_fire(schedule_id, model.manual_fire_id(schedule_id, now), now)
-    scheduler = getattr(request.app.state, "scheduler", None)
-    if scheduler is not None:
-        scheduler.wake()
     return await _respond(store, agent, row, None)
 
 
