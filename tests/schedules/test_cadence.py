@@ -131,3 +131,18 @@ def test_cron_refused(expr: str, reason: str) -> None:
     with pytest.raises(errors.BadRequest) as exc:
         check_cron(expr)
     assert exc.value.message == f"Invalid cron expression '{expr}': {reason}"
+
+
+def test_a_cron_that_matches_no_date_is_refused() -> None:
+    with pytest.raises(errors.BadRequest) as exc:
+        check_cron("0 0 30 2 *")
+    assert exc.value.message == (
+        "Invalid cron expression '0 0 30 2 *': "
+        "it matches no date (check the day of month against the month)"
+    )
+
+
+def test_times_end_at_the_calendars_end() -> None:
+    late = datetime(9999, 12, 31, 23, 59, 30, tzinfo=UTC)
+    assert Cadence(interval_seconds=60, start_at=late).next(utc(2026, 1, 1)) is None
+    assert Cadence(cron="0 0 * * *", start_at=late).next(utc(2026, 1, 1)) is None

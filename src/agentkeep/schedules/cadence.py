@@ -12,6 +12,7 @@ X" is found by starting a few hours before X on the wall clock and walking forwa
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
@@ -74,10 +75,15 @@ def check_cron(expr: str) -> str:
             if not _ATOM.fullmatch(atom) or (atom.isalpha() and atom not in _NAMES):
                 raise bad(f"'{field}' is not a plain cron field (L, W, # and ? are not supported)")
     try:
-        croniter(text)
+        it = croniter(text, datetime(2000, 1, 1))
     except (ValueError, KeyError) as exc:  # croniter's errors derive from ValueError
         reason = str(exc).replace(f"[{text}] ", "")
         raise bad("a value is out of range" if "out of range" in reason else reason) from None
+    try:
+        it.get_next(datetime)
+    except ValueError:
+        # [fix] Agentex accepts "0 0 30 2 *" and the schedule silently never fires.
+        raise bad("it matches no date (check the day of month against the month)") from None
     return text
 
 
@@ -106,10 +112,11 @@ class Cadence:
         if self.start_at is not None and self.start_at > instant:
             lower = self.start_at - timedelta(microseconds=1)
         times = self._interval_after(lower) if self.cron is None else self._cron_after(lower)
-        for t in times:
-            if self.end_at is not None and t > self.end_at:
-                return
-            yield t
+        with contextlib.suppress(OverflowError, ValueError):  # past year 9999: no more times
+            for t in times:
+                if self.end_at is not None and t > self.end_at:
+                    return
+                yield t
 
     def next(self, instant: datetime, skips: Collection[datetime] = ()) -> datetime | None:
         """The first cadence time after ``instant`` that is not skipped."""
@@ -144,10 +151,11 @@ class Cadence:
         """Cadence times at or before ``instant``, descending, inside the window."""
         upper = instant if self.end_at is None else min(instant, self.end_at)
         times = self._interval_before(upper) if self.cron is None else self._cron_before(upper)
-        for t in times:
-            if self.start_at is not None and t < self.start_at:
-                return
-            yield t
+        with contextlib.suppress(OverflowError, ValueError):  # before year 1: no more times
+            for t in times:
+                if self.start_at is not None and t < self.start_at:
+                    return
+                yield t
 
     def is_time(self, instant: datetime) -> bool:
         """Whether ``instant`` is one of the cadence times (a skip must name one)."""

@@ -18,6 +18,8 @@ from agentkeep.schedules import model
 from agentkeep.schedules.cadence import Cadence, parse_utc
 from agentkeep.store.schedules import ScheduleEdit
 
+#: About a century: longer intervals overflow timestamp arithmetic.
+MAX_INTERVAL = 100 * 366 * 86_400
 ScheduleName = Annotated[
     str,
     StringConstraints(
@@ -36,7 +38,7 @@ class ScheduleCreate(BaseModel):
     name: ScheduleName
     initial_input: InitialInput
     cron_expression: str | None = None
-    interval_seconds: int | None = Field(None, ge=1)
+    interval_seconds: int | None = Field(None, ge=1, le=MAX_INTERVAL)
     description: str | None = None
     timezone: str = "UTC"
     start_at: datetime | None = None
@@ -50,7 +52,7 @@ class ScheduleUpdate(BaseModel):
     name: ScheduleName | None = None
     initial_input: InitialInput | None = None
     cron_expression: str | None = None
-    interval_seconds: int | None = Field(None, ge=1)
+    interval_seconds: int | None = Field(None, ge=1, le=MAX_INTERVAL)
     description: str | None = None
     timezone: str | None = None
     start_at: datetime | None = None
