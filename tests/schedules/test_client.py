@@ -140,75 +140,86 @@ async def test_create_refusals(
     assert (await sdk.agents.schedules.list(agent["id"])).total == 0
 
 
-async def test_update_and_skip_refusals(sdk: agentex.AsyncAgentex, agent: dict[str, Any]) -> None:
+async def refused(call: Any, status: int, message: str) -> None:
+    with pytest.raises(agentex.APIStatusError) as exc:
+        await call
+    assert _error(exc) == (status, message)
+
+
+async def test_update_refusals_change_nothing(
+    sdk: agentex.AsyncAgentex, agent: dict[str, Any]
+) -> None:
     s = sdk.agents.schedules
     aid = agent["id"]
     one = await s.create(aid, name="one", initial_input=INPUT, interval_seconds=3600)  # type: ignore[arg-type]
     await s.create(aid, name="two", initial_input=INPUT, interval_seconds=3600)  # type: ignore[arg-type]
-    cases: list[tuple[Any, int, str]] = [
-        (
-            lambda: s.create(aid, name="one", initial_input=INPUT, interval_seconds=9),  # type: ignore[arg-type]
-            400,
-            f"Run schedule 'one' already exists for agent '{aid}'",
-        ),
-        (
-            lambda: s.update(one.id, agent_id=aid, name="two"),
-            400,
-            f"Run schedule 'two' already exists for agent '{aid}'",
-        ),
-        (
-            lambda: s.update(one.id, agent_id=aid, cron_expression="* * * * *", interval_seconds=5),
-            422,
-            "Provide only one of cron_expression or interval_seconds, not both",
-        ),
-        (
-            lambda: s.update(one.id, agent_id=aid, interval_seconds=None),
-            400,
-            "Schedule must have exactly one of cron_expression or interval_seconds",
-        ),
-        (
-            lambda: s.skip(one.id, agent_id=aid, scheduled_time="2030-01-01T00:00:00"),
-            422,
-            "scheduled_time must include timezone information.",
-        ),
-        (
-            lambda: s.skip(one.id, agent_id=aid, scheduled_time="2020-01-01T00:00:00Z"),
-            400,
-            "Cannot skip a past scheduled time",
-        ),
-        (
-            lambda: s.unskip(one.id, agent_id=aid, scheduled_time="2020-01-01T00:00:00Z"),
-            400,
-            "Cannot unskip a past scheduled time",
-        ),
-        (
-            lambda: s.skip(one.id, agent_id=aid, scheduled_time="2099-01-01T00:30:00Z"),
-            400,
-            "Cannot skip a time that is not an upcoming schedule action",
-        ),
-        (
-            lambda: s.unskip(one.id, agent_id=aid, scheduled_time="2099-01-01T00:00:00Z"),
-            400,
-            "Cannot unskip a time that is not currently skipped",
-        ),
-        (
-            lambda: s.retrieve_by_name("nope", agent_id=aid),
-            404,
-            f"Run schedule 'nope' for agent '{aid}' does not exist.",
-        ),
-        (
-            lambda: s.retrieve("missing", agent_id="no-agent"),
-            404,
-            "Item with id 'no-agent' does not exist.",
-        ),
-    ]
-    before = await s.retrieve(one.id, agent_id=aid)
-    for call, status, message in cases:
-        with pytest.raises(agentex.APIStatusError) as exc:
-            await call()
-        assert _error(exc) == (status, message)
+    taken = f"Run schedule '{{}}' already exists for agent '{aid}'"
+    await refused(
+        s.create(aid, name="one", initial_input=INPUT, interval_seconds=9),  # type: ignore[arg-type]
+        400,
+        taken.format("one"),
+    )
+    await refused(s.update(one.id, agent_id=aid, name="two"), 400, taken.format("two"))
+    await refused(
+        s.update(one.id, agent_id=aid, cron_expression="* * * * *", interval_seconds=5),
+        422,
+        "Provide only one of cron_expression or interval_seconds, not both",
+    )
+    await refused(
+        s.update(one.id, agent_id=aid, interval_seconds=None),
+        400,
+        "Schedule must have exactly one of cron_expression or interval_seconds",
+    )
+    await refused(
+        s.update(one.id, agent_id=aid, cron_expression="0 0 L * *"),
+        400,
+        "Invalid cron expression '0 0 L * *': "
+        "'L' is not a plain cron field (L, W, # and ? are not supported)",
+    )
+    await refused(
+        s.retrieve_by_name("nope", agent_id=aid),
+        404,
+        f"Run schedule 'nope' for agent '{aid}' does not exist.",
+    )
+    await refused(
+        s.retrieve("missing", agent_id="no-agent"), 404, "Item with id 'no-agent' does not exist."
+    )
     after = await s.retrieve(one.id, agent_id=aid)
-    assert after.updated_at == before.updated_at and after.name == "one"
+    assert (after.updated_at, after.name, after.interval_seconds) == (one.updated_at, "one", 3600)
+
+
+async def test_skip_refusals_change_nothing(
+    sdk: agentex.AsyncAgentex, agent: dict[str, Any]
+) -> None:
+    s = sdk.agents.schedules
+    aid = agent["id"]
+    one = await s.create(aid, name="one", initial_input=INPUT, interval_seconds=3600)  # type: ignore[arg-type]
+    await refused(
+        s.skip(one.id, agent_id=aid, scheduled_time="2030-01-01T00:00:00"),
+        422,
+        "scheduled_time must include timezone information.",
+    )
+    past = "2020-01-01T00:00:00Z"
+    await refused(
+        s.skip(one.id, agent_id=aid, scheduled_time=past), 400, "Cannot skip a past scheduled time"
+    )
+    await refused(
+        s.unskip(one.id, agent_id=aid, scheduled_time=past),
+        400,
+        "Cannot unskip a past scheduled time",
+    )
+    await refused(
+        s.skip(one.id, agent_id=aid, scheduled_time="2099-01-01T00:30:00Z"),
+        400,
+        "Cannot skip a time that is not an upcoming schedule action",
+    )
+    await refused(
+        s.unskip(one.id, agent_id=aid, scheduled_time="2099-01-01T00:00:00Z"),
+        400,
+        "Cannot unskip a time that is not currently skipped",
+    )
+    after = await s.retrieve(one.id, agent_id=aid)
+    assert after.updated_at == one.updated_at and after.skipped_action_times == []
 
 
 async def test_deleted_agent(sdk: agentex.AsyncAgentex, agent: dict[str, Any]) -> None:

@@ -77,8 +77,12 @@ class Scheduler:
         """
         self._stop.set()
         await background.finish(self._task)
-        for task in list(self._running.values()):
-            await background.finish(task)
+        running = list(self._running.values())
+        if running:
+            _, late = await asyncio.wait(running, timeout=background.STOP_GRACE_SECONDS)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
 
     async def _run(self) -> None:
         while not self._stop.is_set():
@@ -190,11 +194,16 @@ class Scheduler:
                 return  # a peer runs it, or it is done
             renewing = asyncio.create_task(self._renew(fire))
             try:
-                outcome = await self._attempt(fire)
-            except Exception as exc:
-                await self._failed(fire, exc)
-            else:
-                await self._finish(fire, outcome)
+                try:
+                    outcome = await self._attempt(fire)
+                except Exception as exc:
+                    await self._failed(fire, exc)
+                else:
+                    await self._finish(fire, outcome)
+            except Exception:
+                # The outcome could not be recorded (database away): the lease runs out
+                # and a pass of any process takes the fire up again.
+                log.exception("schedule fire %s: could not record its outcome", fire["fire_id"])
             finally:
                 renewing.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -213,13 +222,17 @@ class Scheduler:
         return await fire_mod.run(self.services, fire, schedule, agent, record_task)
 
     async def _renew(self, fire: dict[str, Any]) -> None:
+        """Extend the lease every quarter of it while the attempt runs."""
         every = self.lease.total_seconds() / 4
         while True:
             await asyncio.sleep(every)
-            until = await self.clock() + self.lease
-            values = {"lease_until": until}
-            if not await self.store.update_running_fire(fire["id"], fire["attempts"], values):
-                return
+            try:
+                until = await self.clock() + self.lease
+                values = {"lease_until": until}
+                if not await self.store.update_running_fire(fire["id"], fire["attempts"], values):
+                    return  # no longer ours: a peer took over after our lease ran out
+            except Exception:
+                log.exception("schedule fire %s: lease renewal failed", fire["fire_id"])
 
     async def _finish(self, fire: dict[str, Any], outcome: fire_mod.Outcome) -> None:
         now = await self.clock()
