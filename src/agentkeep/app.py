@@ -147,6 +147,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.probes = set()  # readiness probes still running (see ``health._check``)
     app.state.metrics_registry = CollectorRegistry()
     app.state.count_change = _change_counter(app.state.metrics_registry)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
@@ -185,6 +186,8 @@ def _lifespan(
                 own_store, default_timeout_seconds=settings.default_task_timeout_seconds
             )
             app.state.store = own_store
+            # Pushed after the store's close, so it runs before it (last in, first out).
+            stack.push_async_callback(health.drain_probes, app.state.probes)
             app.state.lifecycle = lifecycle
             own_bus = bus or _make_bus(settings)
             if bus is None:

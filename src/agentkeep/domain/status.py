@@ -1,6 +1,6 @@
 """The task status machine: the one place that lists statuses and the moves between them.
 
-Every other module asks this one (``can_transition``, ``sources_for``, ``TERMINAL``) instead
+Every other module asks this one (``sources_for``, ``TERMINAL``, ``CLOSED_TO_TURNS``) instead
 of spelling statuses out, so adding a status is a one-file change. A status added later is
 terminal unless it is added to ``NON_TERMINAL``.
 """
@@ -62,10 +62,6 @@ RESUMED_REASON = "Task resumed on next turn"
 def sources_for(target: TaskStatus) -> frozenset[TaskStatus]:
     """The statuses from which ``target`` may be reached."""
     return ALLOWED_SOURCES.get(target, frozenset())
-
-
-def can_transition(src: TaskStatus, dst: TaskStatus) -> bool:
-    return src in sources_for(dst)
 
 
 def is_terminal(status: str) -> bool:
