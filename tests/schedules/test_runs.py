@@ -1,14 +1,15 @@
 """Scheduled runs against the bundled example agents, through a served app.
 
-The app's own scheduler loop fires the schedule; the example agents are real processes.
+The app's own scheduler loop fires the schedule; the example agents are their real apps,
+served on real ports in the test's loop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -17,7 +18,7 @@ import pytest
 from agentkeep.app import create_app
 from agentkeep.settings import Settings
 from agentkeep.store import SqlStore
-from tests.acp_kit import AgentProcess, await_registered, live_server, spawn_agent
+from tests.acp_kit import in_process_agent, live_server
 
 DONE = ("launched", "skipped", "failed")
 
@@ -33,22 +34,16 @@ async def http(db_url: str, store: SqlStore) -> AsyncIterator[httpx.AsyncClient]
 
 
 @pytest.fixture
-def spawned() -> Iterator[list[AgentProcess]]:
-    agents: list[AgentProcess] = []
-    yield agents
-    for agent in agents:
-        agent.stop()
+async def agents(http: httpx.AsyncClient) -> AsyncIterator[Any]:
+    """Start the real example agent app (served in this loop); return its agent row."""
+    async with contextlib.AsyncExitStack() as stack:
 
+        async def start(kind: str) -> dict[str, Any]:
+            name = f"{kind}-{uuid.uuid4().hex[:6]}"
+            await stack.enter_async_context(in_process_agent(str(http.base_url), name, kind))
+            return dict((await http.get(f"/agents/name/{name}")).json())
 
-async def start_agent(
-    http: httpx.AsyncClient, spawned: list[AgentProcess], tmp_path: Path, kind: str
-) -> dict[str, Any]:
-    name = f"{kind}-{uuid.uuid4().hex[:6]}"
-    agent = spawn_agent(str(http.base_url), name, kind, tmp_path / f"{name}.log")
-    spawned.append(agent)
-    await await_registered(agent)
-    r = await http.get(f"/agents/name/{name}")
-    return dict(r.json())
+        yield start
 
 
 async def first_fire(http: httpx.AsyncClient, agent_id: str, sid: str) -> dict[str, Any]:
@@ -78,9 +73,9 @@ CONVERSATIONS = {
 
 @pytest.mark.parametrize("kind", ["sync", "async"])
 async def test_scheduled_run_gets_the_agents_reply(
-    http: httpx.AsyncClient, spawned: list[AgentProcess], tmp_path: Path, kind: str
+    http: httpx.AsyncClient, agents: Any, kind: str
 ) -> None:
-    agent = await start_agent(http, spawned, tmp_path, kind)
+    agent = await agents(kind)
     body = {
         "name": "morning",
         "interval_seconds": 1,
@@ -111,10 +106,8 @@ async def test_scheduled_run_gets_the_agents_reply(
     assert {h["actor"] for h in history} == {f"schedule:{sid}"}
 
 
-async def test_manual_trigger_runs_while_paused(
-    http: httpx.AsyncClient, spawned: list[AgentProcess], tmp_path: Path
-) -> None:
-    agent = await start_agent(http, spawned, tmp_path, "sync")
+async def test_manual_trigger_runs_while_paused(http: httpx.AsyncClient, agents: Any) -> None:
+    agent = await agents("sync")
     body = {"name": "later", "cron_expression": "0 0 1 1 *", "paused": True}
     body["initial_input"] = {"content": "now please", "author": "agent"}  # type: ignore[assignment]
     sid = (await http.post(f"/agents/{agent['id']}/schedules", json=body)).json()["id"]

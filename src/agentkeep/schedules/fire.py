@@ -15,6 +15,8 @@ from typing import Any
 
 from agentkeep import errors
 from agentkeep.access import Principal
+from agentkeep.domain.agents import AcpType, AgentStatus
+from agentkeep.domain.fires import FireStatus, TriggerType
 from agentkeep.rpc import dispatch
 from agentkeep.rpc.context import RpcContext, Services
 from agentkeep.rpc.params import EventSendParams, MessageSendParams, TaskCreateParams
@@ -29,7 +31,7 @@ MERGE_TRIES = 5
 class Outcome:
     """How a fire ended: ``launched`` or ``skipped`` (with the reason)."""
 
-    status: str
+    status: FireStatus
     reason: str | None = None
     task_id: str | None = None
 
@@ -44,10 +46,10 @@ async def skip_reason(
     """Why this fire must not run (step 1), and the agent when it may."""
     if schedule is None or schedule["deleted_at"] is not None:
         return "schedule_deleted", None
-    if schedule["paused"] and fire["trigger_type"] != "manual":
+    if schedule["paused"] and fire["trigger_type"] != TriggerType.MANUAL:
         return "schedule_paused", None
     agent = await services.store.get_agent(schedule["agent_id"])
-    if agent is None or agent["status"] == "Deleted":
+    if agent is None or agent["status"] == AgentStatus.DELETED:
         return "agent_deleted", None
     creator = schedule["creator_principal"] or {}
     keys = services.settings.api_key_map
@@ -62,7 +64,7 @@ async def skip_reason(
 
 def task_metadata(schedule: dict[str, Any], fire: dict[str, Any]) -> dict[str, Any]:
     """Built in the spec's order, later keys winning."""
-    manual = fire["trigger_type"] == "manual"
+    manual = fire["trigger_type"] == TriggerType.MANUAL
     return {
         "display_name": schedule["name"],
         **(schedule["task_metadata"] or {}),
@@ -94,7 +96,7 @@ async def run(
     task = await dispatch.invoke(ctx, "task/create", create)
     await on_task(task["id"])
     if (task.get("task_metadata") or {}).get(DELIVERED) is True:
-        return Outcome("skipped", "input_already_delivered", task["id"])
+        return Outcome(FireStatus.SKIPPED, "input_already_delivered", task["id"])
     given = schedule["initial_input"]
     content = {
         "type": "text",
@@ -104,13 +106,13 @@ async def run(
         "style": "static",
     }
     turn = _context(ctx)
-    if agent["acp_type"] == "sync":
+    if agent["acp_type"] == AcpType.SYNC:
         params: Any = MessageSendParams(task_name=name, content=content, stream=False)
         await dispatch.invoke(turn, "message/send", params)
     else:
         await dispatch.invoke(turn, "event/send", EventSendParams(task_name=name, content=content))
     await _mark_delivered(services, task["id"], ctx.principal.actor)
-    return Outcome("launched", None, task["id"])
+    return Outcome(FireStatus.LAUNCHED, None, task["id"])
 
 
 def _context(ctx: RpcContext) -> RpcContext:

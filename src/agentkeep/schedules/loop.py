@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from agentkeep import background, errors
+from agentkeep.domain.fires import FireStatus
 from agentkeep.rpc.context import Services
 from agentkeep.schedules import fire as fire_mod
 from agentkeep.schedules import model
@@ -112,7 +113,7 @@ class Scheduler:
         now = await self.clock()
         claimed = await self.claim_due(now)
         for fire in claimed:
-            if fire["status"] == "pending":
+            if fire["status"] == FireStatus.PENDING:
                 self._spawn(fire["id"])
         for fire_pk in await self.store.runnable_fire_ids(now, limit=MAX_RUNNING):
             self._spawn(fire_pk)
@@ -141,16 +142,17 @@ class Scheduler:
             upcoming = cadence.next(now, set(skips))
             fire_id = model.scheduled_fire_id(row["id"], nominal)
             if now - nominal > self.catchup:
-                return Claim(nominal, upcoming, fire_id, "skipped", "missed_catchup_window")
+                skipped = FireStatus.SKIPPED
+                return Claim(nominal, upcoming, fire_id, skipped, "missed_catchup_window")
             if overlap:
-                return Claim(nominal, upcoming, fire_id, "skipped", "overlap")
-            return Claim(nominal, upcoming, fire_id, "pending")
+                return Claim(nominal, upcoming, fire_id, FireStatus.SKIPPED, "overlap")
+            return Claim(nominal, upcoming, fire_id, FireStatus.PENDING)
 
         return decide
 
     def _claimed(self, fire: dict[str, Any], now: datetime) -> None:
         lag = (now - fire["nominal_time"]).total_seconds()
-        if fire["status"] == "pending":
+        if fire["status"] == FireStatus.PENDING:
             self.metrics.lag.observe(lag)
             return
         self.metrics.fires.labels(fire["trigger_type"], fire["status"]).inc()
@@ -213,7 +215,7 @@ class Scheduler:
         schedule = await self.store.get_schedule_any(fire["schedule_id"])
         reason, agent = await fire_mod.skip_reason(self.services, fire, schedule)
         if reason is not None or schedule is None or agent is None:
-            return fire_mod.Outcome("skipped", reason)
+            return fire_mod.Outcome(FireStatus.SKIPPED, reason)
 
         async def record_task(task_id: str) -> None:
             values = {"task_id": task_id}
@@ -257,13 +259,13 @@ class Scheduler:
         final = isinstance(exc, errors.ClientError) or fire["attempts"] >= MAX_ATTEMPTS
         values: dict[str, Any] = {"reason": reason, "lease_until": None}
         if final:
-            values.update(status="failed", finished_at=now)
+            values.update(status=FireStatus.FAILED, finished_at=now)
         else:
             delay = RETRY_DELAYS[fire["attempts"] - 1]
-            values.update(status="pending", next_attempt_at=now + timedelta(seconds=delay))
+            values.update(status=FireStatus.PENDING, next_attempt_at=now + timedelta(seconds=delay))
         await self.store.update_running_fire(fire["id"], fire["attempts"], values)
         if final:
-            self._finished(fire, "failed", reason, None, now)
+            self._finished(fire, FireStatus.FAILED, reason, None, now)
         else:
             log.warning(
                 "schedule fire %s attempt %d failed: %s", fire["fire_id"], fire["attempts"], reason

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
 
+from agentkeep.domain.agents import AcpType
 from agentkeep.schedules.cadence import Cadence
 
 #: Fields stored as given and returned as stored.
@@ -54,7 +55,7 @@ def next_fire_at(
 
 
 def input_method(acp_type: str) -> str:
-    return "message/send" if acp_type == "sync" else "event/send"
+    return "message/send" if acp_type == AcpType.SYNC else "event/send"
 
 
 def wire(

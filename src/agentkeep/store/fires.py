@@ -16,13 +16,11 @@ from typing import Any
 from sqlalchemy import and_, exists, func, literal, or_, select
 
 from agentkeep.domain import models
+from agentkeep.domain.fires import OPEN, FireStatus, TriggerType
 from agentkeep.store.sql import SqlBase, row_dict
 from agentkeep.store.tables import agent_run_schedules as schedules
 from agentkeep.store.tables import schedule_fires as fires
 from agentkeep.store.tables import schedule_skips
-
-#: Fire statuses that still have work to do (an earlier one blocks the next: overlap).
-OPEN = ("pending", "running")
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +30,7 @@ class Claim:
     nominal_time: datetime
     next_fire_at: datetime | None
     fire_id: str
-    status: str  # pending, or skipped with a reason
+    status: FireStatus  # pending, or skipped with a reason
     reason: str | None = None
 
 
@@ -98,8 +96,8 @@ class FiresMixin(SqlBase):
                     select(
                         exists().where(
                             fires.c.schedule_id == schedule_id,
-                            fires.c.trigger_type == "scheduled",
-                            fires.c.status.in_(OPEN),
+                            fires.c.trigger_type == TriggerType.SCHEDULED,
+                            fires.c.status.in_(sorted(OPEN)),
                         )
                     )
                 )
@@ -109,7 +107,7 @@ class FiresMixin(SqlBase):
                 "next_fire_at": claim.next_fire_at,
                 "version": row["version"] + 1,
             }
-            if claim.status == "pending":
+            if claim.status == FireStatus.PENDING:
                 values["num_actions_taken"] = row["num_actions_taken"] + 1
                 values["last_action_time"] = claim.nominal_time
             advanced = await conn.execute(
@@ -121,13 +119,13 @@ class FiresMixin(SqlBase):
             if advanced.first() is None:
                 return None
             return await self._insert_fire(
-                conn, schedule_id, claim.fire_id, "scheduled", claim, now
+                conn, schedule_id, claim.fire_id, TriggerType.SCHEDULED, claim, now
             )
 
     async def _insert_fire(
         self, conn: Any, schedule_id: str, fire_id: str, trigger: str, claim: Claim, now: datetime
     ) -> dict[str, Any] | None:
-        done = claim.status != "pending"
+        done = claim.status != FireStatus.PENDING
         r = await conn.execute(
             self.insert(fires)
             .values(
@@ -151,10 +149,10 @@ class FiresMixin(SqlBase):
     async def insert_manual_fire(
         self, schedule_id: str, fire_id: str, trigger_time: datetime
     ) -> dict[str, Any] | None:
-        claim = Claim(trigger_time, None, fire_id, "pending")
+        claim = Claim(trigger_time, None, fire_id, FireStatus.PENDING)
         async with self.write() as conn:
             return await self._insert_fire(
-                conn, schedule_id, fire_id, "manual", claim, trigger_time
+                conn, schedule_id, fire_id, TriggerType.MANUAL, claim, trigger_time
             )
 
     async def runnable_fire_ids(self, now: datetime, limit: int = 20) -> list[str]:
@@ -177,7 +175,7 @@ class FiresMixin(SqlBase):
                 fires.update()
                 .where(fires.c.id == fire_pk, _runnable(now))
                 .values(
-                    status="running",
+                    status=FireStatus.RUNNING,
                     attempts=fires.c.attempts + 1,
                     lease_until=lease_until,
                     # The first attempt's start stays: lag and duration are measured from it.
@@ -199,7 +197,7 @@ class FiresMixin(SqlBase):
                 fires.update()
                 .where(
                     fires.c.id == fire_pk,
-                    fires.c.status == "running",
+                    fires.c.status == FireStatus.RUNNING,
                     fires.c.attempts == attempts,
                 )
                 .values(values)
@@ -227,8 +225,8 @@ class FiresMixin(SqlBase):
 def _runnable(now: datetime) -> Any:
     return or_(
         and_(
-            fires.c.status == "pending",
+            fires.c.status == FireStatus.PENDING,
             or_(fires.c.next_attempt_at.is_(None), fires.c.next_attempt_at <= now),
         ),
-        and_(fires.c.status == "running", fires.c.lease_until < now),
+        and_(fires.c.status == FireStatus.RUNNING, fires.c.lease_until < now),
     )

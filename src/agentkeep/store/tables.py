@@ -34,6 +34,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from agentkeep.domain import status
 from agentkeep.domain.agents import AcpType, AgentStatus
+from agentkeep.domain.fires import FireStatus, TriggerType
 
 metadata = MetaData(
     naming_convention={
@@ -263,8 +264,8 @@ spans = Table(
 
 # ----------------------------------------------------------------------------- schedules
 
-FIRE_STATUSES = {"pending", "running", "launched", "skipped", "failed"}
-TRIGGER_TYPES = {"scheduled", "manual"}
+FIRE_STATUSES = {str(s) for s in FireStatus}
+TRIGGER_TYPES = {str(t) for t in TriggerType}
 
 agent_run_schedules = Table(
     "agent_run_schedules",
