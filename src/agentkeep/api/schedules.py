@@ -13,9 +13,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from agentkeep import errors
+from agentkeep.access import Principal
 from agentkeep.api import paging, responses
 from agentkeep.api.agents import live_agent
-from agentkeep.api.deps import Principal, PrincipalDep, StoreDep
+from agentkeep.api.deps import PrincipalDep, StoreDep
 from agentkeep.schedules import edits, model
 from agentkeep.store import SqlStore
 
