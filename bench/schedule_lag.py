@@ -1,6 +1,6 @@
 """Fire lag with many schedules due in the same second, on Postgres with several processes.
 
-    python bench/schedule_lag.py [--schedules 100] [--processes 2] [--rounds 2]
+    python -m bench.schedule_lag [--schedules 100] [--processes 2] [--rounds 2]
 
 Creates a fresh Postgres database, starts ``--processes`` ``agentkeep serve`` processes on
 it (sharing Redis) and the example echo agent, registers ``--schedules`` schedules with
@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -36,8 +37,6 @@ REDIS = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 def free_port() -> int:
-    import socket
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
