@@ -167,3 +167,18 @@ async def test_deleted_schedules_are_not_claimed(services: Services, store: SqlS
     assert await store.delete_schedule(agent["id"], sched["id"], T0)
     clock = FakeClock()
     assert await scheduler(services, clock).claim_due(clock.advance(minutes=5)) == []
+
+
+async def test_skips_survive_a_patch_unless_off_the_new_cadence(
+    services: Services, store: SqlStore
+) -> None:
+    agent = await make_agent(store)
+    sched = await make_schedule(store, agent["id"], T0, interval_seconds=60)
+    two, three = T0 + timedelta(minutes=2), T0 + timedelta(minutes=3)
+    for t in (two, three):
+        assert await store.edit_schedule(agent["id"], sched["id"], T0, edits.skip(t, T0))
+    body = edits.ScheduleUpdate.model_validate({"interval_seconds": 120, "description": None})
+    view = await store.edit_schedule(agent["id"], sched["id"], T0, edits.patch(body, T0))
+    assert view is not None and view.skips == [two]  # 12:03 is not on a 2-minute cadence
+    assert view.row["next_fire_at"] == T0 + timedelta(minutes=4)
+    assert (view.row["cron_expression"], view.row["description"]) == (None, None)
