@@ -27,21 +27,26 @@ from agentkeep.api import (
     agents,
     events,
     health,
+    key_rotation,
     messages,
     responses,
     rpc,
     schedules,
+    session,
     spans,
     states,
     streams,
     tasks,
     tracker,
     transitions,
+    wire,
 )
 from agentkeep.api.fastpath import TaskReadFastPath
+from agentkeep.api.nulguard import NulGuard
 from agentkeep.bus.base import EventBus
 from agentkeep.bus.memory import InMemoryBus
 from agentkeep.bus.redis import RedisStreamsBus
+from agentkeep.domain import jsonlimits
 from agentkeep.fanout import Fanout
 from agentkeep.lifecycle import Lifecycle
 from agentkeep.rpc.context import Services
@@ -103,6 +108,15 @@ def _too_large(limit: int) -> Response:
     return responses.error_response(errors.PayloadTooLarge(_too_large_message(limit)))
 
 
+#: FastAPI's answer to a body its JSON parser gave up on (nested ~1000 levels deep, an
+#: integer of more than 4300 digits), said so that the client knows what to fix.
+_FASTAPI_UNPARSABLE = "There was an error parsing the body"
+_UNPARSABLE = (
+    f"Request body refused: it is not JSON this server can read (nested more than "
+    f"{jsonlimits.MAX_DEPTH} levels deep, or a number too long)."
+)
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(errors.AgentkeepError)
     async def _ours(_: Request, exc: errors.AgentkeepError) -> Response:
@@ -121,7 +135,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> Response:
-        return responses.json(responses.envelope(str(exc.detail), exc.status_code), exc.status_code)
+        message = _UNPARSABLE if exc.detail == _FASTAPI_UNPARSABLE else str(exc.detail)
+        return responses.json(responses.envelope(message, exc.status_code), exc.status_code)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
@@ -151,14 +166,17 @@ def create_app(
     app.state.metrics_registry = CollectorRegistry()
     app.state.count_change = _change_counter(app.state.metrics_registry)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(session.CookieGuard, enabled=bool(settings.api_key_set))
     # Added last, so outermost: the plain task read skips the router entirely.
     app.add_middleware(TaskReadFastPath)
+    # Outermost of all: one answer for a NUL in a URL, whichever path serves it.
+    app.add_middleware(NulGuard)
     _install_error_handlers(app)
     for module in (health, agents, rpc, tasks, transitions, streams, messages, states, events):
-        app.include_router(module.router)
-    app.include_router(tracker.router)
-    app.include_router(spans.router)
-    app.include_router(schedules.router)
+        declared = wire.RPC_RESPONSES if module is rpc else wire.ERRORS
+        app.include_router(module.router, responses=declared)
+    for extra in (tracker, spans, key_rotation, session, schedules):
+        app.include_router(extra.router, responses=wire.ERRORS)
 
     @app.get("/docs", include_in_schema=False)
     async def _docs() -> Response:
@@ -179,7 +197,11 @@ def _lifespan(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
-            own_store = store or SqlStore(settings.database_url, pool_size=settings.db_pool_size)
+            own_store = store or SqlStore(
+                settings.database_url,
+                pool_size=settings.db_pool_size,
+                agent_key_secret=settings.agent_key_secret_bytes,
+            )
             if store is None:
                 stack.push_async_callback(own_store.close)
             lifecycle = Lifecycle(
@@ -241,7 +263,9 @@ def _make_bus(settings: Settings) -> EventBus:
             maxlen=settings.stream_maxlen,
             ttl_seconds=settings.stream_ttl_seconds,
         )
-    return InMemoryBus(settings.stream_maxlen, settings.stream_ttl_seconds)
+    return InMemoryBus(
+        settings.stream_maxlen, settings.stream_ttl_seconds, max_bytes=settings.stream_max_bytes
+    )
 
 
 async def _start_streams(

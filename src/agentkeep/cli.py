@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from agentkeep import migrate as migrate_mod
+from agentkeep import slowclients
 from agentkeep.app import create_app
 from agentkeep.settings import Settings
 
@@ -104,6 +105,10 @@ def _uvicorn_options(settings: Settings) -> dict[str, Any]:
         # Open SSE streams never end on their own: without a bound, a restart with viewers
         # connected would wait forever. Viewers reconnect (and resume) elsewhere.
         "timeout_graceful_shutdown": settings.shutdown_grace_seconds,
+        # Slow or idle clients must not hold connections: see ``slowclients`` and README.
+        "http": slowclients.HeaderDeadlineProtocol,
+        "timeout_keep_alive": settings.keepalive_timeout_seconds,
+        "limit_concurrency": settings.max_connections,
     }
 
 

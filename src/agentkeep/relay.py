@@ -311,11 +311,10 @@ class Relay:
 
     async def _already_published(self, row: dict[str, Any]) -> bool:
         for entry in reversed(await self.bus.tail(row["task_id"], TAIL_CHECK_ENTRIES)):
-            event = entry.event
-            if event.get("type") != "task_updated":
+            head = entry.head
+            if head.type != "task_updated":
                 continue
-            task = event.get("task") or {}
-            if task.get("id") == row["task_id"] and task.get("version") == row["version"]:
+            if head.task_id == row["task_id"] and head.version == row["version"]:
                 return True
         return False
 

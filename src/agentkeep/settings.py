@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from agentkeep import keys
 
 #: The Agentex contract version agentex-sdk checks at start-up (not our package version).
 CONTRACT_VERSION = "0.1.0"
@@ -29,6 +31,8 @@ class Settings(BaseSettings):
     sse_ping_seconds: float = Field(15.0, gt=0)
     stream_maxlen: int = Field(10_000, gt=0)
     stream_ttl_seconds: int = Field(3600, ge=0)
+    #: In-memory bus only: event text all task streams together may hold (oldest go first).
+    stream_max_bytes: int = Field(64 * 1024 * 1024, gt=0)
     agent_timeout_seconds: float = Field(60.0, gt=0)
     agent_connect_timeout_seconds: float = Field(10.0, gt=0)
     agent_stream_timeout_seconds: float = Field(300.0, gt=0)
@@ -47,6 +51,15 @@ class Settings(BaseSettings):
     log_level: str = "info"
     #: On SIGTERM, how long open requests (SSE streams included) may take to finish.
     shutdown_grace_seconds: int = Field(5, ge=0)
+    #: Agent keys are derived from it, so the database alone cannot reproduce them.
+    agent_key_secret: SecretStr | None = None
+    #: ``/metrics`` answers only callers presenting a configured API key.
+    metrics_require_key: bool = False
+    #: ``serve``: an idle keep-alive connection is closed after this many seconds.
+    keepalive_timeout_seconds: int = Field(5, gt=0)
+    #: ``serve``: the most connections and requests (SSE viewers included) one process
+    #: holds; beyond it a request is answered 503 at once.
+    max_connections: int = Field(1000, gt=0)
     #: Run the schedule loop in this process (claims due schedules, runs their fires).
     scheduler_enabled: bool = True
     #: How often the schedule loop looks for due schedules when none is due sooner.
@@ -56,7 +69,7 @@ class Settings(BaseSettings):
     #: How long a fire belongs to the process running it before another may resume it.
     schedule_lease_seconds: float = Field(120.0, gt=0)
 
-    @field_validator("redis_url", "api_keys", mode="before")
+    @field_validator("redis_url", "api_keys", "agent_key_secret", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -67,6 +80,24 @@ class Settings(BaseSettings):
         if value is not None:
             parse_api_keys(value)
         return value
+
+    @field_validator("agent_key_secret")
+    @classmethod
+    def _long_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError(
+                "AGENTKEEP_AGENT_KEY_SECRET must be at least 32 characters; generate one with "
+                "python -c 'import secrets; print(secrets.token_hex(32))'"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _metrics_key_needs_keys(self) -> Settings:
+        if self.metrics_require_key and not self.api_keys:
+            raise ValueError(
+                "AGENTKEEP_METRICS_REQUIRE_KEY needs AGENTKEEP_API_KEYS: set API keys or unset it"
+            )
+        return self
 
     @field_validator("database_url")
     @classmethod
@@ -80,8 +111,19 @@ class Settings(BaseSettings):
 
     @cached_property
     def api_key_map(self) -> dict[str, str]:
-        """Configured API keys, key → name."""
+        """Configured API keys, key → name. To match a presented key use ``api_key_set``."""
         return parse_api_keys(self.api_keys) if self.api_keys else {}
+
+    @cached_property
+    def api_key_set(self) -> keys.ApiKeys:
+        """The configured API keys, matched in constant time."""
+        return keys.ApiKeys(self.api_key_map)
+
+    @property
+    def agent_key_secret_bytes(self) -> bytes:
+        """The secret agent keys are derived from (empty when unset)."""
+        secret = self.agent_key_secret
+        return secret.get_secret_value().encode() if secret is not None else b""
 
 
 #: Values that look like someone forgot to set a real secret.

@@ -9,6 +9,7 @@ that opted in is the bare comment line without the blank line after it.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -25,10 +26,18 @@ MEDIA_TYPE = "text/event-stream"
 TOO_SLOW = "viewer too slow; reconnect"
 
 
+#: Every line ending an SSE parser honours: a bare CR ends a line too.
+_LINE_BREAK = re.compile("\r\n|\r|\n")
+
+
 def frame(data: str, entry_id: str | None = None) -> bytes:
-    """One event frame for already-encoded JSON; multi-line data becomes several lines."""
+    """One event frame for already-encoded JSON; multi-line data becomes several lines.
+
+    Split on CR as well as LF: an entry written by a foreign client with a raw CR would
+    otherwise end the ``data:`` line early, and what follows could start a new field.
+    """
     head = f"id: {entry_id}\n" if entry_id is not None else ""
-    body = "".join(f"data: {line}\n" for line in data.split("\n"))
+    body = "".join(f"data: {line}\n" for line in _LINE_BREAK.split(data))
     return f"{head}{body}\n".encode()
 
 

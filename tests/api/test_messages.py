@@ -242,28 +242,14 @@ async def test_unknown_fields_are_ignored(client: httpx.AsyncClient, task_factor
     assert "extra" not in r.json()["content"]
 
 
-@pytest.mark.parametrize("path", ["/messages", "/states", "/tracker", "/spans"])
-async def test_huge_page_numbers_are_422(
-    client: httpx.AsyncClient, task_factory: Any, path: str
-) -> None:
-    task = await task_factory()
-    r = await client.get(path, params={"task_id": task["id"], "page_number": 10**30})
-    assert_error(r, 422)
-    r = await client.get(path, params={"task_id": task["id"], "limit": 10**30})
-    assert_error(r, 422)
-
-
 async def test_values_a_database_cannot_hold_are_400(
     client: httpx.AsyncClient, task_factory: Any
 ) -> None:
-    """NUL characters: PostgreSQL refuses them in text and JSONB (400, nothing stored) where
-    SQLite stores them; either way the answer is never a 500."""
+    """NUL characters: PostgreSQL cannot hold them in text and JSONB, so they are refused
+    before any database sees them, with the same 400 on both."""
     task = await task_factory()
     r = await client.post("/messages", json={"task_id": task["id"], "content": text("a\x00b")})
-    assert r.status_code in (200, 400), r.text
-    stored = await all_messages(client, task["id"])
-    assert len(stored) == (1 if r.status_code == 200 else 0)
+    assert_error(r, 400)
+    assert await all_messages(client, task["id"]) == []
     for path in ("/messages/a%00b", "/messages?task_id=a%00b"):
-        r = await client.get(path)
-        assert r.status_code in (400, 404), r.text
-        assert set(r.json()) == {"message", "code", "data"}
+        assert_error(await client.get(path), 400)

@@ -4,21 +4,26 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from agentkeep import errors
-from agentkeep.api import responses
-from agentkeep.api.deps import PrincipalDep, SettingsDep, StoreDep, store_of
+from agentkeep.api import responses, wire
+from agentkeep.api.deps import (
+    PrincipalDep,
+    SettingsDep,
+    StoreDep,
+    api_key_of,
+    require_operator,
+    store_of,
+)
+from agentkeep.api.paging import PageDep
 from agentkeep.api.schemas import AgentRegister, AgentRegisterBuild
 from agentkeep.domain import models
+from agentkeep.domain.paging import Page
 from agentkeep.store import SqlStore
-from agentkeep.store.agents import Registration
+from agentkeep.store.agents import AGENT_ORDER_FIELDS, AgentQuery, Registration
 
 router = APIRouter(tags=["agents"])
-
-AGENT_ORDER_FIELDS = frozenset(
-    {"created_at", "updated_at", "name", "status", "registered_at", "id"}
-)
 
 
 async def live_agent(store: SqlStore, agent_id: str) -> dict[str, Any]:
@@ -45,20 +50,12 @@ async def _may_register(request: Request, settings: SettingsDep, body: AgentRegi
     agentex-sdk can only send ``x-agent-api-key``, so an API key is accepted there too.
     Without API keys the header is ignored: the SDK sends its possibly stale key.
     """
-    keys = settings.api_key_map
-    if not keys:
-        return
-    presented = {
-        request.headers.get("x-api-key"),
-        request.headers.get("x-agent-api-key"),
-        request.cookies.get("agentkeep_api_key"),
-    }
-    auth = request.headers.get("authorization", "")
-    if auth[:7].lower() == "bearer ":
-        presented.add(auth[7:].strip())
-    if presented & keys.keys():
+    api_keys = settings.api_key_set
+    if not api_keys:
         return
     agent_key = request.headers.get("x-agent-api-key")
+    if api_keys.name_of(api_key_of(request)) or api_keys.name_of(agent_key):
+        return
     if agent_key:
         store = store_of(request)
         owner = await store.agent_by_key(agent_key)
@@ -72,7 +69,7 @@ async def _may_register(request: Request, settings: SettingsDep, body: AgentRegi
     raise errors.Unauthorized()
 
 
-@router.post("/agents/register")
+@router.post("/agents/register", response_model=wire.RegisteredAgent)
 async def register_agent(
     body: AgentRegister, request: Request, store: StoreDep, settings: SettingsDep
 ) -> Response:
@@ -91,8 +88,11 @@ async def register_agent(
     return responses.json({**models.agent_wire(row), "agent_api_key": key})
 
 
-@router.post("/agents/register-build")
-async def register_build(body: AgentRegisterBuild, store: StoreDep, _p: PrincipalDep) -> Response:
+@router.post("/agents/register-build", response_model=wire.Agent)
+async def register_build(
+    body: AgentRegisterBuild, store: StoreDep, principal: PrincipalDep
+) -> Response:
+    require_operator(principal, "register agent builds")
     row = await store.register_build(
         name=body.name,
         description=body.description,
@@ -102,52 +102,42 @@ async def register_build(body: AgentRegisterBuild, store: StoreDep, _p: Principa
     return responses.json(models.agent_wire(row))
 
 
-@router.get("/agents")
+# Reads: any credential, agent keys included. Agents discover each other here for
+# agent-to-agent RPC; the wire shape never carries keys or ACP URLs.
+@router.get("/agents", response_model=list[wire.Agent])
 async def list_agents(
     store: StoreDep,
     _p: PrincipalDep,
+    page: Annotated[Page, PageDep("agents", AGENT_ORDER_FIELDS)],
     task_id: str | None = None,
-    limit: Annotated[int, Query(ge=0, le=1000)] = 50,
-    page_number: Annotated[int, Query(ge=1)] = 1,
-    order_by: str | None = None,
-    order_direction: str = "desc",
 ) -> Response:
-    if order_by is not None and order_by not in AGENT_ORDER_FIELDS:
-        raise errors.BadRequest(
-            f"Cannot order agents by {order_by!r}; "
-            f"use one of {', '.join(sorted(AGENT_ORDER_FIELDS))}."
-        )
-    rows = await store.list_agents(
-        task_id=task_id,
-        limit=limit or 50,
-        page_number=page_number,
-        order_by=order_by,
-        descending=order_direction.lower() == "desc",
-    )
+    rows = await store.list_agents(AgentQuery(task_id=task_id), page)
     return responses.json([models.agent_wire(r) for r in rows])
 
 
-@router.get("/agents/name/{name}")
+@router.get("/agents/name/{name}", response_model=wire.Agent)
 async def get_agent_by_name(name: str, store: StoreDep, _p: PrincipalDep) -> Response:
     return responses.json(models.agent_wire(await live_agent_by_name(store, name)))
 
 
-@router.get("/agents/{agent_id}")
+@router.get("/agents/{agent_id}", response_model=wire.Agent)
 async def get_agent(agent_id: str, store: StoreDep, _p: PrincipalDep) -> Response:
     return responses.json(models.agent_wire(await live_agent(store, agent_id)))
 
 
-@router.delete("/agents/name/{name}")
-async def delete_agent_by_name(name: str, store: StoreDep, _p: PrincipalDep) -> Response:
+@router.delete("/agents/name/{name}", response_model=wire.Deleted)
+async def delete_agent_by_name(name: str, store: StoreDep, principal: PrincipalDep) -> Response:
     row = await live_agent_by_name(store, name)
+    require_operator(principal, "delete other agents", own_agent_id=row["id"])
     if not await store.delete_agent(row["id"]):
         raise errors.NotFound(f"Agent {name} not found")
     return responses.json({"id": row["id"], "message": f"Agent '{name}' deleted successfully"})
 
 
-@router.delete("/agents/{agent_id}")
-async def delete_agent(agent_id: str, store: StoreDep, _p: PrincipalDep) -> Response:
+@router.delete("/agents/{agent_id}", response_model=wire.Deleted)
+async def delete_agent(agent_id: str, store: StoreDep, principal: PrincipalDep) -> Response:
     await live_agent(store, agent_id)
+    require_operator(principal, "delete other agents", own_agent_id=agent_id)
     if not await store.delete_agent(agent_id):
         raise errors.NotFound(f"Agent {agent_id} not found")
     return responses.json({"id": agent_id, "message": f"Agent '{agent_id}' deleted successfully"})

@@ -10,11 +10,26 @@ from uuid import uuid4
 
 from fastapi import Depends, Request
 
-from agentkeep import errors
+from agentkeep import errors, keys
 from agentkeep.access import ANONYMOUS, Principal, TaskAccess
 from agentkeep.lifecycle import Lifecycle
 from agentkeep.settings import Settings
 from agentkeep.store import SqlStore
+
+
+def require_operator(principal: Principal, action: str, own_agent_id: str | None = None) -> None:
+    """Managing agents takes a configured API key, or the agent's own key on itself.
+
+    403, not 404: agent keys may read every agent (agent-to-agent RPC needs discovery), so
+    hiding the agent would hide nothing.
+    """
+    agent = principal.agent
+    if not principal.scoped or (
+        own_agent_id is not None and agent is not None and agent["id"] == own_agent_id
+    ):
+        return
+    raise errors.Forbidden(f"Agent keys cannot {action}; use an API key (AGENTKEEP_API_KEYS).")
+
 
 # Dependencies are ``async def`` on purpose: FastAPI runs plain ``def`` dependencies in a
 # thread pool, a thread hop per dependency per request on the hottest routes.
@@ -51,7 +66,8 @@ def api_key_of(request: Request) -> str | None:
     auth = request.headers.get("authorization", "")
     if auth[:7].lower() == "bearer ":
         return auth[7:].strip()
-    return request.headers.get("x-api-key") or request.cookies.get("agentkeep_api_key")
+    # The cookie is the web UI's; ``api.session.CookieGuard`` vets what it may authenticate.
+    return request.headers.get("x-api-key") or request.cookies.get(keys.SESSION_COOKIE)
 
 
 async def get_principal(request: Request) -> Principal:
@@ -63,14 +79,14 @@ async def get_principal(request: Request) -> Principal:
     (agentex-sdk agents can send nothing else), and an API key always wins over an agent
     key: the caller then acts as an operator, unscoped.
     """
-    keys = settings_of(request).api_key_map
-    api_key = api_key_of(request)
-    api_name = keys.get(api_key) if api_key is not None else None
+    api_keys = settings_of(request).api_key_set
+    api_name = api_keys.name_of(api_key_of(request))
     agent_key = request.headers.get("x-agent-api-key")
     agent: dict[str, Any] | None = None
     if agent_key:
-        if agent_key in keys:
-            api_name = api_name or keys[agent_key]
+        key_name = api_keys.name_of(agent_key)
+        if key_name is not None:
+            api_name = api_name or key_name
         else:
             agent = await store_of(request).agent_by_key(agent_key)
             if agent is None:
@@ -80,8 +96,8 @@ async def get_principal(request: Request) -> Principal:
     if agent is not None:
         # The id after '#' keeps two agents of one name (one deleted) apart in idempotency
         # scopes; the history shows only ``agent:<name>``.
-        return Principal(f"agent:{agent['name']}#{agent['id']}", agent, scoped=bool(keys))
-    if keys:
+        return Principal(f"agent:{agent['name']}#{agent['id']}", agent, scoped=bool(api_keys))
+    if api_keys:
         raise errors.Unauthorized()
     return ANONYMOUS
 
@@ -102,6 +118,10 @@ async def get_task_access(store: StoreDep, principal: PrincipalDep) -> TaskAcces
 TaskAccessDep = Annotated[TaskAccess, Depends(get_task_access)]
 
 
+#: Task versions are a 32-bit column.
+MAX_VERSION = 2**31 - 1
+
+
 async def if_match(request: Request) -> int | None:
     """The version ``If-Match`` asks for; None when absent or ``*`` (any existing task)."""
     raw = request.headers.get("if-match")
@@ -111,7 +131,9 @@ async def if_match(request: Request) -> int | None:
     if value.startswith("W/"):
         value = value[2:]
     value = value.strip('"')
-    if not value.isdigit():
+    # ASCII digits only (``"²".isdigit()`` is true), and no more than a version can be: the
+    # column is a 32-bit integer, and a longer number would overflow the driver.
+    if not (value.isascii() and value.isdigit() and int(value[:11]) <= MAX_VERSION):
         raise errors.BadRequest(
             'If-Match must be a quoted task version such as "3" (from the ETag header) or *.'
         )

@@ -10,14 +10,15 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from agentkeep import errors
-from agentkeep.api import responses
+from agentkeep.api import responses, wire
 from agentkeep.api.deps import StoreDep, TaskAccessDep
 from agentkeep.domain import models
+from agentkeep.domain.paging import MAX_LIMIT
 
 router = APIRouter(tags=["events"])
 
 
-@router.get("/events/{event_id}")
+@router.get("/events/{event_id}", response_model=wire.Event)
 async def get_event(event_id: str, store: StoreDep, access: TaskAccessDep) -> Response:
     row = await store.get_event(event_id)
     if row is None or not await access.allows(row["task_id"]):
@@ -25,7 +26,7 @@ async def get_event(event_id: str, store: StoreDep, access: TaskAccessDep) -> Re
     return responses.json(models.event_wire(row))
 
 
-@router.get("/events")
+@router.get("/events", response_model=list[wire.Event])
 async def list_events(
     task_id: str,
     agent_id: str,
@@ -33,7 +34,7 @@ async def list_events(
     access: TaskAccessDep,
     last_processed_event_id: str | None = None,
     # Without a limit every matching event is returned (agents read their whole inbox).
-    limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
+    limit: Annotated[int | None, Query(ge=1, le=MAX_LIMIT)] = None,
 ) -> Response:
     await access.child_of(task_id)
     rows = await store.list_events(

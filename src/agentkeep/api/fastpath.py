@@ -76,8 +76,5 @@ def _unrestricted(request: Request) -> bool:
     """
     if "x-agent-api-key" in request.headers:
         return False
-    keys = deps.settings_of(request).api_key_map
-    if not keys:
-        return True
-    api_key = deps.api_key_of(request)
-    return api_key is not None and api_key in keys
+    api_keys = deps.settings_of(request).api_key_set
+    return not api_keys or api_keys.name_of(deps.api_key_of(request)) is not None

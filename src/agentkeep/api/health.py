@@ -1,4 +1,5 @@
-"""Liveness, readiness and metrics. No credentials are checked here."""
+"""Liveness, readiness and metrics. No credentials are checked here, except on ``/metrics``
+when ``AGENTKEEP_METRICS_REQUIRE_KEY`` asks for a configured API key."""
 
 from __future__ import annotations
 
@@ -9,14 +10,16 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from agentkeep.api import responses
+from agentkeep import errors
+from agentkeep.api import responses, wire
+from agentkeep.api.deps import api_key_of
 
 router = APIRouter(tags=["health"])
 
 CHECK_TIMEOUT_SECONDS = 2.0
 
 
-@router.get("/healthz")
+@router.get("/healthz", response_model=wire.Health)
 async def healthz() -> Response:
     return responses.json({"status": "ok"})
 
@@ -54,12 +57,22 @@ async def _ready(request: Request) -> Response:
     return responses.json(body, 200 if ok else 503)
 
 
-router.add_api_route("/readyz", _ready, methods=["GET"])
+router.add_api_route(
+    "/readyz",
+    _ready,
+    methods=["GET"],
+    response_model=wire.Health,
+    responses={503: {"model": wire.Health, "description": "A dependency is down"}},
+)
 router.add_api_route("/healthcheck", _ready, methods=["GET"], include_in_schema=False)
 
 
 @router.get("/metrics", include_in_schema=False)
 async def metrics(request: Request) -> Response:
+    settings = request.app.state.settings
+    # An API key only: an agent key is no operator's credential.
+    if settings.metrics_require_key and settings.api_key_set.name_of(api_key_of(request)) is None:
+        raise errors.Unauthorized()
     return Response(
         generate_latest(request.app.state.metrics_registry), media_type=CONTENT_TYPE_LATEST
     )

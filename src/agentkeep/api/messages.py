@@ -18,36 +18,45 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ValidationError
 
 from agentkeep import errors
-from agentkeep.api import paging, responses
+from agentkeep.api import paging, responses, wire
 from agentkeep.api.deps import StoreDep, TaskAccessDep
-from agentkeep.domain import models
+from agentkeep.api.paging import PageDep
+from agentkeep.domain import jsonlimits, limits, models
 from agentkeep.domain.content import StreamingStatus, TaskMessageContent, dump
-from agentkeep.store.messages import MESSAGE_ORDER_FIELDS, MessageCursor, MessageFilter
+from agentkeep.domain.limits import CheckedBody, UtcDatetime
+from agentkeep.domain.paging import Page
+from agentkeep.store import jsonmatch
+from agentkeep.store.messages import (
+    MESSAGE_ORDER_FIELDS,
+    MessageCursor,
+    MessageFilter,
+    MessageQuery,
+)
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["messages"])
 
 
-class MessageCreate(BaseModel):
+class MessageCreate(CheckedBody):
     task_id: str
     content: TaskMessageContent
     streaming_status: StreamingStatus | None = None
-    created_at: datetime | None = None
+    created_at: UtcDatetime | None = None
 
 
-class MessageBatchCreate(BaseModel):
+class MessageBatchCreate(CheckedBody):
     task_id: str
     contents: list[TaskMessageContent]
-    created_at: datetime | None = None
+    created_at: UtcDatetime | None = None
 
 
-class MessageUpdate(BaseModel):
+class MessageUpdate(CheckedBody):
     task_id: str
     content: TaskMessageContent
     streaming_status: StreamingStatus | None = None
 
 
-class MessageBatchUpdate(BaseModel):
+class MessageBatchUpdate(CheckedBody):
     task_id: str
     updates: dict[str, TaskMessageContent]
 
@@ -72,10 +81,10 @@ def _parse_filters(raw: str | None) -> list[MessageFilter]:
     """``filters``: a JSON object or list of objects; bad JSON or shapes are 400."""
     if raw is None or not raw.strip():
         return []
+    value = jsonmatch.load_filter(raw, "filters")
     try:
-        value = orjson.loads(raw)
         entries = [_FilterEntry.model_validate(v) for v in _as_list(value)]
-    except (orjson.JSONDecodeError, ValidationError, TypeError):
+    except (ValidationError, TypeError):
         raise errors.BadRequest(
             "filters must be a JSON object or a list of objects such as "
             '[{"content": {"type": "text", "author": "user"}, "exclude": false}].'
@@ -109,14 +118,15 @@ def _decode_cursor(cursor: str) -> MessageCursor:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         value = orjson.loads(raw)
-        return MessageCursor(models.as_utc(datetime.fromisoformat(value["c"])), str(value["i"]))
+        created = limits.in_utc(datetime.fromisoformat(value["c"]))
+        return MessageCursor(created, jsonlimits.check_json(str(value["i"])))
     except (binascii.Error, orjson.JSONDecodeError, ValueError, KeyError, TypeError):
         raise errors.BadRequest(
             "Invalid cursor: pass next_cursor from a previous response unchanged."
         ) from None
 
 
-@router.post("/messages/batch")
+@router.post("/messages/batch", response_model=list[wire.Message])
 async def create_messages(
     body: MessageBatchCreate, request: Request, store: StoreDep, access: TaskAccessDep
 ) -> Response:
@@ -128,7 +138,7 @@ async def create_messages(
     return responses.json([models.message_wire(r) for r in rows])
 
 
-@router.put("/messages/batch")
+@router.put("/messages/batch", response_model=list[wire.Message])
 async def update_messages(
     body: MessageBatchUpdate, request: Request, store: StoreDep, access: TaskAccessDep
 ) -> Response:
@@ -141,7 +151,7 @@ async def update_messages(
     return responses.json([models.message_wire(r) for r in rows])
 
 
-@router.post("/messages")
+@router.post("/messages", response_model=wire.Message)
 async def create_message(
     body: MessageCreate, request: Request, store: StoreDep, access: TaskAccessDep
 ) -> Response:
@@ -153,7 +163,7 @@ async def create_message(
     return responses.json(models.message_wire(row))
 
 
-@router.get("/messages/paginated")
+@router.get("/messages/paginated", response_model=wire.MessagePage)
 async def list_messages_paginated(
     task_id: str,
     store: StoreDep,
@@ -180,30 +190,20 @@ async def list_messages_paginated(
     )
 
 
-@router.get("/messages")
+@router.get("/messages", response_model=list[wire.Message])
 async def list_messages(
     task_id: Annotated[str, Query()],
     store: StoreDep,
     access: TaskAccessDep,
-    limit: paging.Limit = paging.DEFAULT_LIMIT,
-    page_number: paging.PageNumber = 1,
-    order_by: str | None = None,
-    order_direction: str = "desc",
+    page: Annotated[Page, PageDep("messages", MESSAGE_ORDER_FIELDS)],
     filters: str | None = None,
 ) -> Response:
     await access.child_of(task_id)
-    rows = await store.list_messages(
-        task_id,
-        filters=_parse_filters(filters),
-        limit=paging.limit_or_default(limit),
-        page_number=page_number,
-        order_by=paging.order_field(order_by, MESSAGE_ORDER_FIELDS, "created_at", "messages"),
-        descending=paging.descending(order_direction),
-    )
+    rows = await store.list_messages(MessageQuery(task_id, _parse_filters(filters)), page)
     return responses.json([models.message_wire(r) for r in rows])
 
 
-@router.get("/messages/{message_id}")
+@router.get("/messages/{message_id}", response_model=wire.Message)
 async def get_message(message_id: str, store: StoreDep, access: TaskAccessDep) -> Response:
     row = await store.get_message(message_id)
     if row is None or not await access.allows(row["task_id"]):
@@ -211,7 +211,7 @@ async def get_message(message_id: str, store: StoreDep, access: TaskAccessDep) -
     return responses.json(models.message_wire(row))
 
 
-@router.put("/messages/{message_id}")
+@router.put("/messages/{message_id}", response_model=wire.Message)
 async def update_message(
     message_id: str,
     body: MessageUpdate,

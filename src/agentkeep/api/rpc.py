@@ -19,6 +19,7 @@ from agentkeep import errors
 from agentkeep.acp.client import forwarded_headers
 from agentkeep.api import responses
 from agentkeep.api.deps import PrincipalDep, RequestIdDep, StoreDep
+from agentkeep.domain import jsonlimits
 from agentkeep.rpc import dispatch, envelope
 from agentkeep.rpc.context import RpcContext, Services
 from agentkeep.rpc.params import RpcParams
@@ -36,10 +37,14 @@ def _validation_error(exc: ValidationError, loc_prefix: tuple[str, ...]) -> Requ
 
 
 async def _parse(request: Request) -> tuple[envelope.RpcRequest, RpcParams]:
+    body = await request.body()
     try:
-        raw = orjson.loads(await request.body())
+        orjson.loads(body)
     except orjson.JSONDecodeError:
         raise errors.Unprocessable("Request body is not valid JSON.") from None
+    # Parsed again, exactly: orjson turns integers beyond 64 bits into floats, a silent
+    # change; this refuses them (and NUL, surrogates, deep nesting) like REST bodies (400).
+    raw = jsonlimits.loads_strict(body, "Request body")
     try:
         call = envelope.RpcRequest.model_validate(raw)
     except ValidationError as exc:

@@ -2,28 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel
 
 from agentkeep import errors
-from agentkeep.api import paging, responses
+from agentkeep.api import responses, wire
 from agentkeep.api.deps import StoreDep, TaskAccess, TaskAccessDep
+from agentkeep.api.paging import PageDep
 from agentkeep.domain import models
+from agentkeep.domain.limits import CheckedBody
+from agentkeep.domain.paging import Page
 from agentkeep.store import SqlStore
 from agentkeep.store.states import STATE_ORDER_FIELDS, StateQuery
 
 router = APIRouter(tags=["states"])
 
 
-class StateCreate(BaseModel):
+class StateCreate(CheckedBody):
     task_id: str
     agent_id: str
     state: dict[str, Any]
 
 
-class StateUpdate(BaseModel):
+class StateUpdate(CheckedBody):
     # agentex-sdk also sends task_id and agent_id here; a state never moves, so they are
     # ignored like any unknown field.
     state: dict[str, Any]
@@ -36,7 +38,7 @@ async def _visible_state(store: SqlStore, access: TaskAccess, state_id: str) -> 
     return row
 
 
-@router.post("/states")
+@router.post("/states", response_model=wire.State)
 async def create_state(body: StateCreate, store: StoreDep, access: TaskAccessDep) -> Response:
     await access.child_of(body.task_id)
     if await store.get_agent(body.agent_id) is None:
@@ -47,16 +49,13 @@ async def create_state(body: StateCreate, store: StoreDep, access: TaskAccessDep
     return responses.json(models.state_wire(row))
 
 
-@router.get("/states")
+@router.get("/states", response_model=list[wire.State])
 async def list_states(
     store: StoreDep,
     access: TaskAccessDep,
+    page: Annotated[Page, PageDep("states", STATE_ORDER_FIELDS, direction="asc")],
     task_id: str | None = None,
     agent_id: str | None = None,
-    limit: paging.Limit = paging.DEFAULT_LIMIT,
-    page_number: paging.PageNumber = 1,
-    order_by: str | None = None,
-    order_direction: str = "asc",
 ) -> Response:
     if task_id is not None:
         await access.require(task_id)
@@ -65,21 +64,18 @@ async def list_states(
             task_id=task_id,
             agent_id=agent_id,
             visible_to=access.agent_id,
-            limit=paging.limit_or_default(limit),
-            page_number=page_number,
-            order_by=paging.order_field(order_by, STATE_ORDER_FIELDS, "created_at", "states"),
-            descending=paging.descending(order_direction),
-        )
+        ),
+        page,
     )
     return responses.json([models.state_wire(r) for r in rows])
 
 
-@router.get("/states/{state_id}")
+@router.get("/states/{state_id}", response_model=wire.State)
 async def get_state(state_id: str, store: StoreDep, access: TaskAccessDep) -> Response:
     return responses.json(models.state_wire(await _visible_state(store, access, state_id)))
 
 
-@router.put("/states/{state_id}")
+@router.put("/states/{state_id}", response_model=wire.State)
 async def update_state(
     state_id: str, body: StateUpdate, store: StoreDep, access: TaskAccessDep
 ) -> Response:
@@ -90,7 +86,7 @@ async def update_state(
     return responses.json(models.state_wire(row))
 
 
-@router.delete("/states/{state_id}")
+@router.delete("/states/{state_id}", response_model=wire.State)
 async def delete_state(state_id: str, store: StoreDep, access: TaskAccessDep) -> Response:
     await _visible_state(store, access, state_id)
     row = await store.delete_state(state_id)

@@ -14,13 +14,15 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Header, Request, Response
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from agentkeep import errors, sse
+from agentkeep.api import wire
 from agentkeep.api.deps import StoreDep, TaskAccessDep
 from agentkeep.api.tasks import live_task
 from agentkeep.bus.base import Entry, EventBus, parse_id
 from agentkeep.domain import models, status
+from agentkeep.domain.limits import CheckedBody
 from agentkeep.fanout import Fanout, Viewer, ViewerTooSlow
 from agentkeep.store import SqlStore
 
@@ -51,25 +53,34 @@ class StreamSession:
         self.sent_versions: set[int] = set()
         self.finished = False
 
-    def render(self, entry: Entry) -> bytes | None:
+    async def render(self, entry: Entry) -> bytes | None:
         """The frame for ``entry``, or None to skip it; sets ``finished`` on a terminal one."""
         key = entry.key
         if key <= parse_id(self.cursor):
             return None
         self.cursor = entry.id
-        event = entry.event
-        if not event:
+        head = entry.head
+        if not head.is_event:
             return None  # not an event object: a foreign writer's entry
-        if event.get("type") == "task_updated":
-            task = event.get("task") or {}
-            version = task.get("version")
+        if head.type == "task_updated":
+            version = head.version
             # The relay delivers at least once: a change already shown is not shown again.
             if isinstance(version, int) and version in self.sent_versions:
                 return None
+            terminal = status.is_terminal(str(head.status))
+            if terminal and not await self._really_ended():
+                # Anything that can XADD to ``task:{id}`` (agents do) could forge a terminal
+                # update and close every viewer's stream: the row decides, not the entry.
+                return None
             if isinstance(version, int):
                 self.sent_versions.add(version)
-            self.finished = status.is_terminal(str(task.get("status")))
+            self.finished = terminal
         return sse.frame(entry.data, entry.id if self.with_ids else None)
+
+    async def _really_ended(self) -> bool:
+        """Whether the task row is terminal (or gone): one read by primary key."""
+        row = await self.store.get_task(self.task_id)
+        return row is None or status.is_terminal(row["status"])
 
     async def backlog(self) -> AsyncIterator[bytes]:
         """Every entry the stream holds after the cursor, page by page."""
@@ -78,7 +89,7 @@ class StreamSession:
             if not page:
                 return
             for entry in page:
-                out = self.render(entry)
+                out = await self.render(entry)
                 if out is not None:
                     yield out
                 if self.finished:
@@ -133,7 +144,7 @@ class StreamSession:
                 await asyncio.sleep(min(wait, BACKLOG_RETRY_SECONDS))
                 backlog = await self._catch_up()
             elif (entry := await viewer.next(wait)) is not None:
-                if (out := self.render(entry)) is not None:
+                if (out := await self.render(entry)) is not None:
                     yield out
                     quiet_since = time.monotonic()
                 continue
@@ -198,7 +209,11 @@ async def _open(
 LastEventIdHeader = Annotated[str | None, Header(alias="Last-Event-ID")]
 
 
-@router.get("/tasks/name/{task_name}/stream")
+@router.get(
+    "/tasks/name/{task_name}/stream",
+    response_class=wire.EventStream,
+    responses=wire.STREAM_RESPONSES,
+)
 async def stream_task_by_name(
     request: Request,
     task_name: str,
@@ -216,7 +231,9 @@ async def stream_task_by_name(
     return await _open(request, row, cursor, cursor is not None or (ids or "").lower() in _YES)
 
 
-@router.get("/tasks/{task_id}/stream")
+@router.get(
+    "/tasks/{task_id}/stream", response_class=wire.EventStream, responses=wire.STREAM_RESPONSES
+)
 async def stream_task(
     request: Request,
     task_id: str,
@@ -235,7 +252,7 @@ async def stream_task(
     return await _open(request, row, cursor, cursor is not None or (ids or "").lower() in _YES)
 
 
-class StreamUpdate(BaseModel):
+class StreamUpdate(CheckedBody):
     """A message update an agent publishes (Agentex's ``TaskMessageUpdate`` shapes)."""
 
     model_config = ConfigDict(extra="allow")
@@ -246,7 +263,7 @@ class StreamUpdate(BaseModel):
 UpdatesBody = Annotated[StreamUpdate | list[StreamUpdate], Body()]
 
 
-@router.post("/tasks/{task_id}/stream/events")
+@router.post("/tasks/{task_id}/stream/events", response_model=wire.Published)
 async def publish_stream_events(
     request: Request, task_id: str, updates: UpdatesBody, store: StoreDep, access: TaskAccessDep
 ) -> dict[str, Any]:

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
-import orjson
 from fastapi import APIRouter, Query, Request, Response
 
 from agentkeep import errors
-from agentkeep.api import idempotency, responses
+from agentkeep.api import idempotency, responses, wire
 from agentkeep.api.deps import (
     IfMatchDep,
     LifecycleDep,
@@ -19,10 +18,12 @@ from agentkeep.api.deps import (
     StoreDep,
     TaskAccessDep,
 )
+from agentkeep.api.paging import PageDep
 from agentkeep.api.schemas import TaskUpdate
 from agentkeep.domain import models
+from agentkeep.domain.paging import Page
 from agentkeep.domain.status import TaskStatus
-from agentkeep.store import SqlStore
+from agentkeep.store import SqlStore, jsonmatch
 from agentkeep.store.tasks import TASK_ORDER_FIELDS, Change, TaskQuery
 
 router = APIRouter(tags=["tasks"])
@@ -61,39 +62,26 @@ async def _task_response(
 def _metadata_filter(raw: str | None) -> dict[str, Any] | None:
     if raw is None:
         return None
-    try:
-        value = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise errors.BadRequest(
-            'task_metadata must be a JSON object, e.g. {"team": "a"}.'
-        ) from None
+    value = jsonmatch.load_filter(raw, "task_metadata")
     if not isinstance(value, dict) or not value:
         raise errors.BadRequest("task_metadata must be a non-empty JSON object.")
     return value
 
 
-@router.get("/tasks")
+@router.get("/tasks", response_model=list[wire.Task])
 async def list_tasks(
     store: StoreDep,
     access: TaskAccessDep,
+    page: Annotated[Page, PageDep("tasks", TASK_ORDER_FIELDS)],
     relationships: Relationships = [],  # noqa: B006  (FastAPI copies defaults)
     agent_id: str | None = None,
     agent_name: str | None = None,
     status: TaskStatus | None = None,
     task_metadata: str | None = None,
-    limit: Annotated[int, Query(ge=0, le=1000)] = 50,
-    page_number: Annotated[int, Query(ge=1)] = 1,
-    order_by: str | None = None,
-    order_direction: str = "desc",
 ) -> Response:
     if status is TaskStatus.DELETED:
         raise errors.BadRequest(
             "Cannot filter by DELETED status; deleted tasks are not returned by list_tasks."
-        )
-    if order_by is not None and order_by not in TASK_ORDER_FIELDS:
-        raise errors.BadRequest(
-            f"Cannot order tasks by {order_by!r}; "
-            f"use one of {', '.join(sorted(TASK_ORDER_FIELDS))}."
         )
     query = TaskQuery(
         agent_id=agent_id,
@@ -101,12 +89,8 @@ async def list_tasks(
         status=status,
         metadata=_metadata_filter(task_metadata),
         visible_to=access.agent_id,
-        limit=limit or 50,
-        page_number=page_number,
-        order_by=order_by,
-        descending=order_direction.lower() == "desc",
     )
-    rows = await store.list_tasks(query)
+    rows = await store.list_tasks(query, page)
     items = [models.task_summary(r) for r in rows]
     if "agents" in relationships:
         linked = await store.agents_of_tasks([r["id"] for r in rows])
@@ -115,7 +99,7 @@ async def list_tasks(
     return responses.json(items)
 
 
-@router.get("/tasks/name/{name}")
+@router.get("/tasks/name/{name}", response_model=wire.Task)
 async def get_task_by_name(
     name: str,
     store: StoreDep,
@@ -126,7 +110,7 @@ async def get_task_by_name(
     return await _task_response(store, await live_task_by_name(store, name), relationships)
 
 
-@router.get("/tasks/{task_id}")
+@router.get("/tasks/{task_id}", response_model=wire.Task)
 async def get_task(
     task_id: str,
     store: StoreDep,
@@ -166,7 +150,7 @@ async def _update(
     )
 
 
-@router.put("/tasks/name/{name}")
+@router.put("/tasks/name/{name}", response_model=wire.Task)
 async def update_task_by_name(
     name: str,
     body: TaskUpdate,
@@ -182,7 +166,7 @@ async def update_task_by_name(
     return await _update(request, row["id"], body, lifecycle, principal, settings, expected)
 
 
-@router.put("/tasks/{task_id}")
+@router.put("/tasks/{task_id}", response_model=wire.Task)
 async def update_task(
     task_id: str,
     body: TaskUpdate,
@@ -197,7 +181,7 @@ async def update_task(
     return await _update(request, task_id, body, lifecycle, principal, settings, expected)
 
 
-@router.delete("/tasks/name/{name}")
+@router.delete("/tasks/name/{name}", response_model=wire.Deleted)
 async def delete_task_by_name(
     name: str,
     lifecycle: LifecycleDep,
@@ -211,7 +195,7 @@ async def delete_task_by_name(
     return responses.json({"id": row["id"], "message": f"Task '{name}' deleted successfully"})
 
 
-@router.delete("/tasks/{task_id}")
+@router.delete("/tasks/{task_id}", response_model=wire.Deleted)
 async def delete_task(
     task_id: str,
     lifecycle: LifecycleDep,
@@ -224,7 +208,7 @@ async def delete_task(
     return responses.json({"id": task_id, "message": f"Task {task_id} deleted successfully"})
 
 
-@router.get("/tasks/{task_id}/history")
+@router.get("/tasks/{task_id}/history", response_model=list[wire.HistoryEntry])
 async def task_history(task_id: str, store: StoreDep, access: TaskAccessDep) -> Response:
     await access.require(task_id)
     if await store.get_task(task_id) is None:

@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel
+from pydantic import Field
 
 from agentkeep import errors
-from agentkeep.api import paging, responses
+from agentkeep.api import responses, wire
 from agentkeep.api.deps import StoreDep, TaskAccess, TaskAccessDep
+from agentkeep.api.paging import PageDep
 from agentkeep.domain import models
+from agentkeep.domain.limits import CheckedBody, Reason
+from agentkeep.domain.paging import Page
 from agentkeep.store import SqlStore
 from agentkeep.store.trackers import TRACKER_ORDER_FIELDS, TrackerQuery
 
 router = APIRouter(tags=["tracker"])
 
 
-class TrackerUpdate(BaseModel):
+class TrackerUpdate(CheckedBody):
     last_processed_event_id: str | None = None
-    status: str | None = None
-    status_reason: str | None = None
+    status: str | None = Field(None, max_length=64)
+    status_reason: Reason | None = None
 
 
 async def _visible_tracker(store: SqlStore, access: TaskAccess, tracker_id: str) -> dict[str, Any]:
@@ -30,21 +33,18 @@ async def _visible_tracker(store: SqlStore, access: TaskAccess, tracker_id: str)
     return row
 
 
-@router.get("/tracker/{tracker_id}")
+@router.get("/tracker/{tracker_id}", response_model=wire.Tracker)
 async def get_tracker(tracker_id: str, store: StoreDep, access: TaskAccessDep) -> Response:
     return responses.json(models.tracker_wire(await _visible_tracker(store, access, tracker_id)))
 
 
-@router.get("/tracker")
+@router.get("/tracker", response_model=list[wire.Tracker])
 async def list_trackers(
     store: StoreDep,
     access: TaskAccessDep,
+    page: Annotated[Page, PageDep("trackers", TRACKER_ORDER_FIELDS)],
     agent_id: str | None = None,
     task_id: str | None = None,
-    limit: paging.Limit = paging.DEFAULT_LIMIT,
-    page_number: paging.PageNumber = 1,
-    order_by: str | None = None,
-    order_direction: str = "desc",
 ) -> Response:
     if task_id is not None:
         await access.require(task_id)
@@ -53,16 +53,13 @@ async def list_trackers(
             task_id=task_id,
             agent_id=agent_id,
             visible_to=access.agent_id,
-            limit=paging.limit_or_default(limit),
-            page_number=page_number,
-            order_by=paging.order_field(order_by, TRACKER_ORDER_FIELDS, "created_at", "trackers"),
-            descending=paging.descending(order_direction),
-        )
+        ),
+        page,
     )
     return responses.json([models.tracker_wire(r) for r in rows])
 
 
-@router.put("/tracker/{tracker_id}")
+@router.put("/tracker/{tracker_id}", response_model=wire.Tracker)
 async def update_tracker(
     tracker_id: str, body: TrackerUpdate, store: StoreDep, access: TaskAccessDep
 ) -> Response:

@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from agentkeep.api import idempotency, responses
+from agentkeep.api import idempotency, responses, wire
 from agentkeep.api.deps import (
     IfMatchDep,
     LifecycleDep,
@@ -101,8 +101,13 @@ for _verb in status.VERBS:
         _by_name(_verb),
         methods=["POST"],
         name=f"{_verb}_task_by_name",
+        response_model=wire.Task,
     )
 for _verb in status.VERBS:
     router.add_api_route(
-        f"/tasks/{{task_id}}/{_verb}", _by_id(_verb), methods=["POST"], name=f"{_verb}_task"
+        f"/tasks/{{task_id}}/{_verb}",
+        _by_id(_verb),
+        methods=["POST"],
+        name=f"{_verb}_task",
+        response_model=wire.Task,
     )

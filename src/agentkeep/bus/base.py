@@ -31,6 +31,18 @@ def parse_id(entry_id: str) -> tuple[int, int]:
     return int(ms), int(seq) if sep else 0
 
 
+@dataclass(frozen=True, slots=True)
+class Head:
+    """What readers decide on: an entry's type and, for ``task_updated``, the task's
+    id, version and status. Small on purpose (see ``Entry.head``)."""
+
+    is_event: bool
+    type: object = None
+    task_id: object = None
+    version: object = None
+    status: object = None
+
+
 @dataclass(frozen=True)
 class Entry:
     """One stream entry: its id and the raw event JSON (passed to viewers byte for byte)."""
@@ -38,14 +50,30 @@ class Entry:
     id: str
     data: str
 
-    @cached_property
+    @property
     def event(self) -> dict[str, Any]:
-        """The decoded event; ``{}`` for an entry that is not a JSON object (foreign writer)."""
+        """The decoded event; ``{}`` for an entry that is not a JSON object (foreign writer).
+
+        Decoded on each call, never kept: an entry held by the in-memory bus would
+        otherwise hold its content twice, as text and as objects.
+        """
         try:
             value = orjson.loads(self.data)
         except orjson.JSONDecodeError:
             return {}
         return value if isinstance(value, dict) else {}
+
+    @cached_property
+    def head(self) -> Head:
+        """The fields every viewer checks, decoded once per entry and kept (they are small)."""
+        event = self.event
+        if not event:
+            return Head(is_event=False)
+        task = event.get("task")
+        task = task if isinstance(task, dict) else {}
+        return Head(
+            True, event.get("type"), task.get("id"), task.get("version"), task.get("status")
+        )
 
     @property
     def key(self) -> tuple[int, int]:

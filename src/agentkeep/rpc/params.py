@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 from pydantic import BaseModel, Field, model_validator
 
 from agentkeep.domain import content as message_content
+from agentkeep.domain.limits import Metadata
 
 
 class Reference(NamedTuple):
@@ -56,7 +57,7 @@ class RequiredTaskRef(TaskRef):
 class TaskCreateParams(RpcParams):
     name: str | None = Field(None, max_length=255)
     params: dict[str, Any] | None = None
-    task_metadata: dict[str, Any] | None = None
+    task_metadata: Metadata | None = None
     timeout_seconds: float | None = Field(None, gt=0, le=10 * 365 * 24 * 3600)
 
     def reference(self) -> Reference:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,13 +10,24 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agentkeep import errors
 from agentkeep.domain import models
+from agentkeep.domain.paging import Page
 from agentkeep.store import fastread
-from agentkeep.store.sql import SqlBase, row_dict
-from agentkeep.store.tables import agent_keys, agents, task_agents
+from agentkeep.store.agent_keys import AgentKeysMixin
+from agentkeep.store.sql import row_dict
+from agentkeep.store.tables import agents, task_agents
 
 REGISTERED_REASON = "Agent registered successfully."
 BUILD_REASON = "Agent build registered; not yet deployed."
 DELETED_REASON = "Agent deleted successfully"
+AGENT_ORDER_FIELDS = frozenset(
+    {"created_at", "updated_at", "name", "status", "registered_at", "id"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AgentQuery:
+    #: Only agents linked to this task.
+    task_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +41,7 @@ class Registration:
     agent_input_type: str | None = None
 
 
-class AgentsMixin(SqlBase):
+class AgentsMixin(AgentKeysMixin):
     async def register_agent(self, reg: Registration) -> tuple[dict[str, Any], str]:
         """Upsert by id (404 if unknown) or by name; return the agent and its one key."""
         now = models.utcnow()
@@ -64,7 +74,7 @@ class AgentsMixin(SqlBase):
                 current = await self._locked(conn, agents.c.name == reg.name)
                 assert current is not None
             row = await self._apply_registration(conn, current, reg, now)
-            key = await self._ensure_key(conn, row["id"], now)
+            key = await self.ensure_key(conn, row["id"], now)
         return row, key
 
     async def _locked(self, conn: AsyncConnection, where: Any) -> dict[str, Any] | None:
@@ -94,19 +104,6 @@ class AgentsMixin(SqlBase):
             agents.update().where(agents.c.id == current["id"]).values(changed).returning(agents)
         )
         return row_dict(r.one())
-
-    async def _ensure_key(self, conn: AsyncConnection, agent_id: str, now: Any) -> str:
-        # Minted once: a concurrent registration's INSERT does nothing and both read the
-        # same key back.
-        await conn.execute(
-            self.insert(agent_keys)
-            .values(agent_id=agent_id, api_key=secrets.token_hex(32), created_at=now)
-            .on_conflict_do_nothing(index_elements=["agent_id"])
-        )
-        r = await conn.execute(
-            select(agent_keys.c.api_key).where(agent_keys.c.agent_id == agent_id)
-        )
-        return str(r.scalar_one())
 
     async def register_build(
         self,
@@ -156,25 +153,17 @@ class AgentsMixin(SqlBase):
             r = (await conn.execute(stmt, {"value": value})).first()
         return row_dict(r) if r else None
 
-    async def list_agents(
-        self,
-        *,
-        task_id: str | None,
-        limit: int,
-        page_number: int,
-        order_by: str | None,
-        descending: bool,
-    ) -> list[dict[str, Any]]:
+    async def list_agents(self, q: AgentQuery, page: Page) -> list[dict[str, Any]]:
         stmt = select(agents).where(agents.c.status != "Deleted")
-        if task_id is not None:
+        if q.task_id is not None:
             stmt = stmt.where(
                 agents.c.id.in_(
-                    select(task_agents.c.agent_id).where(task_agents.c.task_id == task_id)
+                    select(task_agents.c.agent_id).where(task_agents.c.task_id == q.task_id)
                 )
             )
-        col = agents.c[order_by or "created_at"]
-        stmt = stmt.order_by(col.desc() if descending else col.asc(), agents.c.id)
-        stmt = stmt.limit(limit).offset((page_number - 1) * limit)
+        col = agents.c[page.order_by or "created_at"]
+        stmt = stmt.order_by(col.desc() if page.descending else col.asc(), agents.c.id)
+        stmt = stmt.limit(page.limit).offset(page.offset)
         async with self.read() as conn:
             return [row_dict(r) for r in await conn.execute(stmt)]
 
@@ -187,23 +176,8 @@ class AgentsMixin(SqlBase):
                 .values(status="Deleted", status_reason=DELETED_REASON, updated_at=models.utcnow())
                 .returning(agents.c.id)
             )
-            return r.first() is not None
-
-    async def agent_key(self, agent_id: str) -> str | None:
-        async with self.read() as conn:
-            r = await conn.execute(
-                select(agent_keys.c.api_key).where(agent_keys.c.agent_id == agent_id)
-            )
-            return r.scalar_one_or_none()
-
-    async def agent_by_key(self, api_key: str) -> dict[str, Any] | None:
-        if self.fast_reader is not None:
-            return await self.fast_reader.one(fastread.AGENT_BY_KEY, api_key)
-        stmt = (
-            select(agents)
-            .join(agent_keys, agent_keys.c.agent_id == agents.c.id)
-            .where(agent_keys.c.api_key == api_key)
-        )
-        async with self.read() as conn:
-            r = (await conn.execute(stmt)).first()
-        return row_dict(r) if r else None
+            if r.first() is None:
+                return False
+            # In the same transaction: the key fails from the moment the delete commits.
+            await self.drop_keys(conn, agent_id)
+            return True

@@ -28,10 +28,12 @@ TASK_BY_ID = f"SELECT {_TASK_COLUMNS} FROM tasks WHERE id = $1"
 TASK_BY_NAME = f"SELECT {_TASK_COLUMNS} FROM tasks WHERE name = $1"
 AGENT_BY_ID = f"SELECT {_AGENT_COLUMNS} FROM agents WHERE id = $1"
 AGENT_BY_NAME = f"SELECT {_AGENT_COLUMNS} FROM agents WHERE name = $1"
-#: Every authenticated agent request starts with this one.
+#: Every authenticated agent request starts with this one: by the key's SHA-256, and
+#: never a Deleted agent's (deleting an agent revokes its key at once).
 AGENT_BY_KEY = (
     f"SELECT {_AGENT_COLUMNS} FROM agents "
-    "JOIN agent_keys ON agent_keys.agent_id = agents.id WHERE agent_keys.api_key = $1"
+    "JOIN agent_keys ON agent_keys.agent_id = agents.id "
+    "WHERE agent_keys.key_hash = $1 AND agents.status <> 'Deleted'"
 )
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from agentkeep import errors
 from agentkeep.domain import models
+from agentkeep.domain.paging import Page
 from agentkeep.store import jsonmatch
 from agentkeep.store.sql import SqlBase, row_dict
 from agentkeep.store.tables import messages
@@ -32,6 +33,14 @@ class MessageFilter:
     content: dict[str, Any] | None = None
     streaming_status: str | None = None
     exclude: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MessageQuery:
+    """Which messages a list returns: one task's, matching ``filters`` (Agentex's rules)."""
+
+    task_id: str
+    filters: Sequence[MessageFilter] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,24 +146,15 @@ class MessagesMixin(SqlBase):
             r = (await conn.execute(select(messages).where(messages.c.id == message_id))).first()
         return row_dict(r) if r else None
 
-    async def list_messages(
-        self,
-        task_id: str,
-        *,
-        filters: Sequence[MessageFilter] = (),
-        limit: int = 50,
-        page_number: int = 1,
-        order_by: str = "created_at",
-        descending: bool = True,
-    ) -> list[dict[str, Any]]:
-        col = messages.c[order_by]
-        direction = (lambda c: c.desc()) if descending else (lambda c: c.asc())
+    async def list_messages(self, q: MessageQuery, page: Page) -> list[dict[str, Any]]:
+        col = messages.c[page.order_by or "created_at"]
+        direction = (lambda c: c.desc()) if page.descending else (lambda c: c.asc())
         stmt = (
             select(messages)
-            .where(messages.c.task_id == task_id, self._message_filters(filters))
+            .where(messages.c.task_id == q.task_id, self._message_filters(q.filters))
             .order_by(direction(col), direction(messages.c.id))
-            .limit(limit)
-            .offset((page_number - 1) * limit)
+            .limit(page.limit)
+            .offset(page.offset)
         )
         async with self.read() as conn:
             return [row_dict(r) for r in await conn.execute(stmt)]

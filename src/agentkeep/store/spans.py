@@ -6,9 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 
 from agentkeep.domain import models
+from agentkeep.domain.paging import Page
 from agentkeep.store.access import reachable_task_ids
 from agentkeep.store.sql import SqlBase, row_dict
 from agentkeep.store.tables import spans
@@ -22,19 +23,18 @@ SPAN_FIELDS = frozenset(models.SPAN_FIELDS) - {"id"}
 class SpanQuery:
     trace_id: str | None = None
     task_id: str | None = None
-    #: Agent-key callers see spans of their tasks and spans tied to no task.
+    #: Agent-key callers see spans of their tasks and the task-less spans they created.
     visible_to: str | None = None
-    limit: int = 50
-    page_number: int = 1
-    order_by: str = "start_time"
-    descending: bool = False
 
 
 class SpansMixin(SqlBase):
-    async def create_span(self, values: Mapping[str, Any]) -> dict[str, Any]:
+    async def create_span(
+        self, values: Mapping[str, Any], *, creator_agent_id: str | None = None
+    ) -> dict[str, Any]:
         """Insert a span; an id already taken raises ``ItemAlreadyExists`` (400)."""
         row = {k: values.get(k) for k in SPAN_FIELDS}
         row["id"] = values.get("id") or models.new_id()
+        row["creator_agent_id"] = creator_agent_id
         async with self.write() as conn:
             r = await conn.execute(spans.insert().values(row).returning(spans))
             return row_dict(r.one())
@@ -56,7 +56,7 @@ class SpansMixin(SqlBase):
             r = (await conn.execute(select(spans).where(spans.c.id == span_id))).first()
         return row_dict(r) if r else None
 
-    async def list_spans(self, q: SpanQuery) -> list[dict[str, Any]]:
+    async def list_spans(self, q: SpanQuery, page: Page) -> list[dict[str, Any]]:
         stmt = select(spans)
         if q.trace_id is not None:
             stmt = stmt.where(spans.c.trace_id == q.trace_id)
@@ -64,9 +64,10 @@ class SpansMixin(SqlBase):
             stmt = stmt.where(spans.c.task_id == q.task_id)
         if q.visible_to is not None:
             reachable = spans.c.task_id.in_(reachable_task_ids(q.visible_to))
-            stmt = stmt.where(or_(spans.c.task_id.is_(None), reachable))
-        col = spans.c[q.order_by]
-        stmt = stmt.order_by(col.desc() if q.descending else col.asc(), spans.c.id)
-        stmt = stmt.limit(q.limit).offset((q.page_number - 1) * q.limit)
+            own_free = and_(spans.c.task_id.is_(None), spans.c.creator_agent_id == q.visible_to)
+            stmt = stmt.where(or_(own_free, reachable))
+        col = spans.c[page.order_by or "start_time"]
+        stmt = stmt.order_by(col.desc() if page.descending else col.asc(), spans.c.id)
+        stmt = stmt.limit(page.limit).offset(page.offset)
         async with self.read() as conn:
             return [row_dict(r) for r in await conn.execute(stmt)]

@@ -28,8 +28,10 @@ def row_dict(r: Any) -> dict[str, Any]:
 class SqlBase:
     """Connections, transactions and dialect helpers shared by the store mixins."""
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, pool_size: int = 10, agent_key_secret: bytes = b"") -> None:
         self.url = url
+        #: What agent keys are derived from (``agentkeep.keys``); every process needs the same.
+        self.agent_key_secret = agent_key_secret
         self._write_engine, self._read_engine = engine_mod.make_engines(url, pool_size=pool_size)
         self.dialect = self._write_engine.dialect.name
         # Hot-path statements, built once: constructing Core statements (CTEs especially)

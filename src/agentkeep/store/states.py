@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from agentkeep.domain import models
+from agentkeep.domain.paging import Page
 from agentkeep.store.access import reachable_task_ids
 from agentkeep.store.sql import SqlBase, row_dict
 from agentkeep.store.tables import states
@@ -21,10 +22,6 @@ class StateQuery:
     agent_id: str | None = None
     #: Only states of tasks this agent may reach (agent-key callers); None: no restriction.
     visible_to: str | None = None
-    limit: int = 50
-    page_number: int = 1
-    order_by: str = "created_at"
-    descending: bool = False
 
 
 class StatesMixin(SqlBase):
@@ -63,7 +60,7 @@ class StatesMixin(SqlBase):
             r = (await conn.execute(select(states).where(states.c.id == state_id))).first()
         return row_dict(r) if r else None
 
-    async def list_states(self, q: StateQuery) -> list[dict[str, Any]]:
+    async def list_states(self, q: StateQuery, page: Page) -> list[dict[str, Any]]:
         stmt = select(states)
         if q.task_id is not None:
             stmt = stmt.where(states.c.task_id == q.task_id)
@@ -71,9 +68,9 @@ class StatesMixin(SqlBase):
             stmt = stmt.where(states.c.agent_id == q.agent_id)
         if q.visible_to is not None:
             stmt = stmt.where(states.c.task_id.in_(reachable_task_ids(q.visible_to)))
-        col = states.c[q.order_by]
-        stmt = stmt.order_by(col.desc() if q.descending else col.asc(), states.c.id)
-        stmt = stmt.limit(q.limit).offset((q.page_number - 1) * q.limit)
+        col = states.c[page.order_by or "created_at"]
+        stmt = stmt.order_by(col.desc() if page.descending else col.asc(), states.c.id)
+        stmt = stmt.limit(page.limit).offset(page.offset)
         async with self.read() as conn:
             return [row_dict(r) for r in await conn.execute(stmt)]
 

@@ -111,9 +111,12 @@ agent_keys = Table(
     "agent_keys",
     metadata,
     Column("agent_id", Id, ForeignKey("agents.id"), primary_key=True),
-    # Kept in clear: it is sent to the agent on every forward and returned on every
-    # registration, exactly as Agentex does.
-    Column("api_key", String(64), nullable=False, unique=True),
+    # Never the key itself (see ``agentkeep.keys``): its SHA-256, which authentication looks
+    # up, and the nonce the key is derived from when the server forwards to the agent.
+    Column("key_hash", String(64), nullable=False, unique=True),
+    # NULL for a key hashed by the migration from a clear-text column: it still
+    # authenticates the agent, and its next registration replaces it with a derived key.
+    Column("nonce", String(32)),
     Column("created_at", UTCDateTime(), nullable=False),
 )
 
@@ -258,6 +261,8 @@ spans = Table(
     Column("input", JSONType),
     Column("output", JSONType),
     Column("data", JSONType),
+    # The agent whose key created the span: a span tied to no task is that agent's alone.
+    Column("creator_agent_id", Id),
     Index("ix_spans_trace_id", "trace_id"),
     Index("ix_spans_task_id", "task_id"),
 )

@@ -15,6 +15,7 @@ from sqlalchemy import String, bindparam, func, literal, select
 from sqlalchemy.dialects.postgresql import JSONB
 
 from agentkeep.domain import status
+from agentkeep.domain.paging import Page
 from agentkeep.store import fastread, jsonmatch
 from agentkeep.store.access import reachable_task_ids
 from agentkeep.store.changes import Change
@@ -34,10 +35,6 @@ class TaskQuery:
     metadata: dict[str, Any] | None = None
     #: Only tasks this agent may reach (agent-key callers); None: no restriction.
     visible_to: str | None = None
-    limit: int = 50
-    page_number: int = 1
-    order_by: str | None = None
-    descending: bool = True
 
 
 class TasksMixin(SqlBase):
@@ -75,7 +72,7 @@ class TasksMixin(SqlBase):
                 out[r.task_id].append(row_dict(r))
         return out
 
-    async def list_tasks(self, q: TaskQuery) -> list[dict[str, Any]]:
+    async def list_tasks(self, q: TaskQuery, page: Page) -> list[dict[str, Any]]:
         stmt = select(tasks).where(tasks.c.status != status.TaskStatus.DELETED)
         if q.agent_id is not None:
             stmt = stmt.where(
@@ -97,8 +94,7 @@ class TasksMixin(SqlBase):
             stmt = stmt.where(self._contains(q.metadata))
         if q.visible_to is not None:
             stmt = stmt.where(tasks.c.id.in_(reachable_task_ids(q.visible_to)))
-        stmt = stmt.order_by(*self._task_order(q)).limit(q.limit)
-        stmt = stmt.offset((q.page_number - 1) * q.limit)
+        stmt = stmt.order_by(*self._task_order(page)).limit(page.limit).offset(page.offset)
         async with self.read() as conn:
             return [row_dict(r) for r in await conn.execute(stmt)]
 
@@ -109,13 +105,13 @@ class TasksMixin(SqlBase):
         return fn(tasks.c.task_metadata, orjson.dumps(flt).decode()) == 1
 
     @staticmethod
-    def _task_order(q: TaskQuery) -> list[Any]:
+    def _task_order(page: Page) -> list[Any]:
         def direction(col: Any) -> Any:
-            return col.desc() if q.descending else col.asc()
+            return col.desc() if page.descending else col.asc()
 
-        if q.order_by is None:
+        if page.order_by is None:
             return [tasks.c.updated_at.desc(), tasks.c.created_at.desc(), tasks.c.id]
-        return [direction(tasks.c[q.order_by]), direction(tasks.c.id)]
+        return [direction(tasks.c[page.order_by]), direction(tasks.c.id)]
 
     async def task_history(self, task_id: str) -> list[dict[str, Any]]:
         stmt = (

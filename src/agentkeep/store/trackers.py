@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agentkeep import errors
 from agentkeep.domain import models
+from agentkeep.domain.paging import Page
 from agentkeep.store.access import reachable_task_ids
 from agentkeep.store.sql import SqlBase, row_dict
 from agentkeep.store.tables import events, trackers
@@ -29,10 +30,6 @@ class TrackerQuery:
     agent_id: str | None = None
     #: Only trackers of tasks this agent may reach (agent-key callers); None: no restriction.
     visible_to: str | None = None
-    limit: int = 50
-    page_number: int = 1
-    order_by: str = "created_at"
-    descending: bool = True
 
 
 class TrackersMixin(SqlBase):
@@ -41,7 +38,7 @@ class TrackersMixin(SqlBase):
             r = (await conn.execute(select(trackers).where(trackers.c.id == tracker_id))).first()
         return row_dict(r) if r else None
 
-    async def list_trackers(self, q: TrackerQuery) -> list[dict[str, Any]]:
+    async def list_trackers(self, q: TrackerQuery, page: Page) -> list[dict[str, Any]]:
         stmt = select(trackers)
         if q.task_id is not None:
             stmt = stmt.where(trackers.c.task_id == q.task_id)
@@ -49,9 +46,9 @@ class TrackersMixin(SqlBase):
             stmt = stmt.where(trackers.c.agent_id == q.agent_id)
         if q.visible_to is not None:
             stmt = stmt.where(trackers.c.task_id.in_(reachable_task_ids(q.visible_to)))
-        col = trackers.c[q.order_by]
-        stmt = stmt.order_by(col.desc() if q.descending else col.asc(), trackers.c.id)
-        stmt = stmt.limit(q.limit).offset((q.page_number - 1) * q.limit)
+        col = trackers.c[page.order_by or "created_at"]
+        stmt = stmt.order_by(col.desc() if page.descending else col.asc(), trackers.c.id)
+        stmt = stmt.limit(page.limit).offset(page.offset)
         async with self.read() as conn:
             return [row_dict(r) for r in await conn.execute(stmt)]
 

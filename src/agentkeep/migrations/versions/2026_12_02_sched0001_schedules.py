@@ -1,7 +1,7 @@
 """schedules: agent_run_schedules, schedule_skips, schedule_fires
 
 Revision ID: sched0001
-Revises: 0001
+Revises: sec1
 Create Date: 2026-12-02 04:25:51.296941
 """
 
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 from agentkeep.store.tables import UTCDateTime
 
 revision = "sched0001"
-down_revision = "0001"
+down_revision = "sec1"
 branch_labels = None
 depends_on = None
 
