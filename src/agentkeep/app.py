@@ -31,6 +31,7 @@ from agentkeep.api import (
     messages,
     responses,
     rpc,
+    schedules,
     session,
     spans,
     states,
@@ -49,6 +50,8 @@ from agentkeep.domain import jsonlimits
 from agentkeep.fanout import Fanout
 from agentkeep.lifecycle import Lifecycle
 from agentkeep.rpc.context import Services
+from agentkeep.schedules.loop import Scheduler
+from agentkeep.schedules.metrics import SchedulerMetrics
 from agentkeep.settings import CONTRACT_VERSION, Settings
 from agentkeep.store import SqlStore
 from agentkeep.store.changes import Change
@@ -174,7 +177,7 @@ def create_app(
     for module in (health, agents, rpc, tasks, transitions, streams, messages, states, events):
         declared = wire.RPC_RESPONSES if module is rpc else wire.ERRORS
         app.include_router(module.router, responses=declared)
-    for extra in (tracker, spans, key_rotation, session):
+    for extra in (tracker, spans, key_rotation, session, schedules):
         app.include_router(extra.router, responses=wire.ERRORS)
     app.include_router(web.router)  # the UI: /ui, /ui/tasks/{id}, /ui/static/..., and / -> /ui
 
@@ -232,6 +235,7 @@ def _lifespan(
             app.state.fanout = await _start_streams(stack, settings, lifecycle, own_bus)
             # On SIGTERM/SIGINT under ``serve``: end open streams first (see ``serving``).
             stack.callback(serving.close_streams_on_exit(app.state.fanout.close_viewers))
+            app.state.scheduler = _start_scheduler(stack, app, settings)
             if settings.background_workers:
                 stop = asyncio.Event()
                 sweep = asyncio.create_task(
@@ -243,6 +247,19 @@ def _lifespan(
             yield
 
     return lifespan
+
+
+def _start_scheduler(
+    stack: contextlib.AsyncExitStack, app: FastAPI, settings: Settings
+) -> Scheduler | None:
+    """The schedule loop (``AGENTKEEP_SCHEDULER_ENABLED``), stopped before the store closes."""
+    if not (settings.scheduler_enabled and settings.background_workers):
+        return None
+    metrics = SchedulerMetrics.register(app.state.metrics_registry)
+    scheduler = Scheduler(app.state.rpc_services, metrics)
+    scheduler.start()
+    stack.push_async_callback(scheduler.stop)
+    return scheduler
 
 
 def _make_bus(settings: Settings) -> EventBus:

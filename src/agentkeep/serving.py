@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import resource
 import signal
 import threading
@@ -85,8 +86,17 @@ def prepare(settings: Settings) -> tuple[Settings, Capacity, list[str]]:
 
 
 def uvicorn_options(settings: Settings, cap: Capacity) -> dict[str, Any]:
+    # agentkeep's own loggers (a line per schedule fire, relay and sweeper warnings) write
+    # through uvicorn's handler, at the same level.
+    log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    log_config["loggers"]["agentkeep"] = {
+        "handlers": ["default"],
+        "level": settings.log_level.upper(),
+        "propagate": False,
+    }
     return {
         "log_level": settings.log_level,
+        "log_config": log_config,
         "access_log": False,
         # Beyond this many connections (or requests), 503 rather than running out of files
         # (or holding more than AGENTKEEP_MAX_CONNECTIONS).

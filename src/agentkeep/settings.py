@@ -68,6 +68,14 @@ class Settings(BaseSettings):
     #: ``serve``: the most connections and requests (SSE viewers included) one process
     #: holds; beyond it a request is answered 503 at once.
     max_connections: int = Field(10000, gt=0)
+    #: Run the schedule loop in this process (claims due schedules, runs their fires).
+    scheduler_enabled: bool = True
+    #: How often the schedule loop looks for due schedules when none is due sooner.
+    scheduler_poll_seconds: float = Field(1.0, gt=0)
+    #: A missed cadence time older than this is recorded as skipped instead of fired.
+    schedule_catchup_seconds: int = Field(86_400, ge=0)
+    #: How long a fire belongs to the process running it before another may resume it.
+    schedule_lease_seconds: float = Field(120.0, gt=0)
 
     @field_validator("redis_url", "api_keys", "agent_key_secret", mode="before")
     @classmethod

@@ -6,9 +6,11 @@ from agentkeep.store.access import AccessMixin
 from agentkeep.store.agents import AgentsMixin
 from agentkeep.store.changes import ChangesMixin
 from agentkeep.store.events import EventsMixin
+from agentkeep.store.fires import FiresMixin
 from agentkeep.store.idempotency import IdempotencyMixin
 from agentkeep.store.messages import MessagesMixin
 from agentkeep.store.outbox import OutboxMixin
+from agentkeep.store.schedules import SchedulesMixin
 from agentkeep.store.spans import SpansMixin
 from agentkeep.store.states import StatesMixin
 from agentkeep.store.tasks import TasksMixin
@@ -27,6 +29,8 @@ class SqlStore(
     EventsMixin,
     TrackersMixin,
     SpansMixin,
+    SchedulesMixin,
+    FiresMixin,
 ):
     """The SQL store for SQLite (aiosqlite) and PostgreSQL (asyncpg)."""
 
