@@ -15,15 +15,15 @@ from typing import Any
 import httpx
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.docs import get_swagger_ui_html
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from agentkeep import background, errors, relay, sweeper
+from agentkeep import background, errors, logs, relay, sweeper, watchdog
 from agentkeep.acp import runtime as acp_runtime
 from agentkeep.api import (
     agents,
+    docs,
     events,
     health,
     messages,
@@ -45,6 +45,7 @@ from agentkeep.bus.memory import InMemoryBus
 from agentkeep.bus.redis import RedisStreamsBus
 from agentkeep.fanout import Fanout
 from agentkeep.lifecycle import Lifecycle
+from agentkeep.metrics import Metrics
 from agentkeep.settings import CONTRACT_VERSION, Settings
 from agentkeep.store import SqlStore
 
@@ -143,26 +144,38 @@ def create_app(
         title="agentkeep",
         version=CONTRACT_VERSION,
         lifespan=_lifespan(settings, store, bus, agent_client, http),
-        docs_url="/swagger",
+        docs_url=None,
         redoc_url=None,
     )
     app.state.settings = settings
-    app.state.metrics_registry = CollectorRegistry()
-    app.state.count_change = _change_counter(app.state.metrics_registry)
+    app.state.metrics = Metrics(CollectorRegistry(), settings.metrics_multiprocess_dir)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
-    # Added last, so outermost: the plain task read skips the router entirely.
+    # Added after the body limit, so outside it: the plain task read skips the router.
     app.add_middleware(TaskReadFastPath)
+    if settings.cors_origin_list:
+        _install_cors(app, settings.cors_origin_list)
+    # Outermost: every request is counted, the fast lane's and refused ones included.
+    app.add_middleware(logs.RequestTelemetry, metrics=app.state.metrics, access=settings.access_log)
     _install_error_handlers(app)
     for module in (health, agents, rpc, tasks, transitions, streams, messages, states, events):
         app.include_router(module.router)
     app.include_router(tracker.router)
     app.include_router(spans.router)
-
-    @app.get("/docs", include_in_schema=False)
-    async def _docs() -> Response:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="agentkeep")
-
+    docs.install(app)
     return app
+
+
+def _install_cors(app: FastAPI, origins: list[str]) -> None:
+    from starlette.middleware.cors import CORSMiddleware
+
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=origins,
+        allow_methods=["*"],
+        allow_headers=["*"],
+        # Clients read these: the task version and the stream's resume cursor.
+        expose_headers=["ETag", "Last-Event-ID"],
+    )
 
 
 def _lifespan(
@@ -189,7 +202,8 @@ def _lifespan(
             if bus is None:
                 stack.push_async_callback(own_bus.close)
             app.state.bus = own_bus
-            lifecycle.on_commit(app.state.count_change)
+            metrics: Metrics = app.state.metrics
+            lifecycle.on_commit(metrics.count_change)
             await acp_runtime.start(
                 stack,
                 app.state,
@@ -199,15 +213,16 @@ def _lifespan(
                 agent_client=agent_client,
                 http=http,
             )
-            app.state.fanout = await _start_streams(stack, settings, lifecycle, own_bus)
+            app.state.fanout = await _start_streams(stack, settings, lifecycle, own_bus, metrics)
+            stop = asyncio.Event()
             if settings.background_workers:
-                stop = asyncio.Event()
                 sweep = asyncio.create_task(
-                    sweeper.run(lifecycle, settings.sweep_interval_seconds, stop),
+                    sweeper.run(lifecycle, settings.sweep_interval_seconds, stop, metrics),
                     name="agentkeep-sweeper",
                 )
                 stack.push_async_callback(background.finish, sweep)
-                stack.callback(stop.set)
+            _start_watchdog(stack, settings, own_store, own_bus, metrics, stop)
+            stack.callback(stop.set)
             yield
 
     return lifespan
@@ -223,11 +238,31 @@ def _make_bus(settings: Settings) -> EventBus:
     return InMemoryBus(settings.stream_maxlen, settings.stream_ttl_seconds)
 
 
+def _start_watchdog(
+    stack: contextlib.AsyncExitStack,
+    settings: Settings,
+    store: SqlStore,
+    bus: EventBus,
+    metrics: Metrics,
+    stop: asyncio.Event,
+) -> None:
+    probes: dict[str, watchdog.Probe] = {"database": store.ping}
+    if settings.redis_url and hasattr(bus, "ping"):
+        probes["redis"] = bus.ping
+    dog = watchdog.Watchdog(probes, metrics.dependency_up, settings.dependency_check_seconds)
+    task = asyncio.create_task(dog.run(stop), name="agentkeep-watchdog")
+    stack.push_async_callback(background.finish, task)
+
+
 async def _start_streams(
-    stack: contextlib.AsyncExitStack, settings: Settings, lifecycle: Lifecycle, bus: EventBus
+    stack: contextlib.AsyncExitStack,
+    settings: Settings,
+    lifecycle: Lifecycle,
+    bus: EventBus,
+    metrics: Metrics,
 ) -> Fanout:
     """The per-process stream reader, and the outbox relay when this process runs workers."""
-    fanout = Fanout(bus, queue_size=settings.sse_queue_size)
+    fanout = Fanout(bus, queue_size=settings.sse_queue_size, viewers=metrics.sse_viewers)
     fanout.start()
     stack.push_async_callback(fanout.close)
     if settings.background_workers:
@@ -238,17 +273,3 @@ async def _start_streams(
         # Stopped between passes, not cancelled inside a database call (see ``background``).
         stack.push_async_callback(outbox_relay.stop)
     return fanout
-
-
-def _change_counter(registry: CollectorRegistry) -> Any:
-    counter = Counter(
-        "agentkeep_task_changes",
-        "Committed task changes by new status",
-        ["status"],
-        registry=registry,
-    )
-
-    async def count(row: dict[str, Any], _actor: str) -> None:
-        counter.labels(row["status"]).inc()
-
-    return count

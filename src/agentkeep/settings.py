@@ -7,6 +7,7 @@ object, so tests construct it directly and never patch the environment.
 from __future__ import annotations
 
 from functools import cached_property
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -45,10 +46,20 @@ class Settings(BaseSettings):
     #: Run the deadline sweeper and the outbox relay in this process.
     background_workers: bool = True
     log_level: str = "info"
+    #: ``text`` for people, ``json`` for log shippers (one object per line).
+    log_format: Literal["text", "json"] = "text"
+    #: One log line per request (method, route, status, latency, request id).
+    access_log: bool = False
+    #: Origins allowed to call the API from a browser, comma-separated (``*`` for any).
+    cors_origins: str | None = None
+    #: How often each process checks that the database and Redis answer (logged on change).
+    dependency_check_seconds: float = Field(5.0, gt=0)
+    #: Set by ``serve --workers N`` (prometheus-client's multiprocess mode).
+    metrics_multiprocess_dir: str | None = Field(None, validation_alias="PROMETHEUS_MULTIPROC_DIR")
     #: On SIGTERM, how long open requests (SSE streams included) may take to finish.
     shutdown_grace_seconds: int = Field(5, ge=0)
 
-    @field_validator("redis_url", "api_keys", mode="before")
+    @field_validator("redis_url", "api_keys", "cors_origins", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -74,6 +85,10 @@ class Settings(BaseSettings):
     def api_key_map(self) -> dict[str, str]:
         """Configured API keys, key → name."""
         return parse_api_keys(self.api_keys) if self.api_keys else {}
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip() for o in (self.cors_origins or "").split(",") if o.strip()]
 
     @property
     def is_sqlite(self) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from agentkeep import background
 from agentkeep.domain import models
@@ -25,7 +26,9 @@ async def sweep_once(lifecycle: Lifecycle) -> int:
     return changed
 
 
-async def run(lifecycle: Lifecycle, interval_seconds: float, stop: asyncio.Event) -> None:
+async def run(
+    lifecycle: Lifecycle, interval_seconds: float, stop: asyncio.Event, metrics: Any = None
+) -> None:
     """Sweep until ``stop`` is set; a failed sweep (database briefly away) is retried.
 
     Stopping waits for the sweep in progress (see ``background``): cancelling one in the
@@ -33,7 +36,11 @@ async def run(lifecycle: Lifecycle, interval_seconds: float, stop: asyncio.Event
     """
     while not stop.is_set():
         try:
-            await sweep_once(lifecycle)
+            changed = await sweep_once(lifecycle)
+            if metrics is not None:
+                metrics.swept(changed)
         except Exception:
+            if metrics is not None:
+                metrics.sweeper_failures.inc()
             log.exception("deadline sweep failed; retrying in %.1fs", interval_seconds)
         await background.idle(stop, interval_seconds)

@@ -7,9 +7,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from agentkeep.api import responses
+from agentkeep.domain import models
+from agentkeep.metrics import Metrics
 
 router = APIRouter(tags=["health"])
 
@@ -46,6 +47,16 @@ router.add_api_route("/healthcheck", _ready, methods=["GET"], include_in_schema=
 
 @router.get("/metrics", include_in_schema=False)
 async def metrics(request: Request) -> Response:
-    return Response(
-        generate_latest(request.app.state.metrics_registry), media_type=CONTENT_TYPE_LATEST
-    )
+    state = request.app.state
+    registry: Metrics = state.metrics
+    # The outbox is shared by every process: read it when scraped rather than per change.
+    try:
+        backlog, oldest = await asyncio.wait_for(state.store.outbox_stats(), CHECK_TIMEOUT_SECONDS)
+    except Exception:  # the database is away: the watchdog logs it; the rest still renders
+        pass
+    else:
+        registry.outbox_backlog.set(backlog)
+        age = (models.utcnow() - oldest).total_seconds() if oldest is not None else 0.0
+        registry.outbox_lag.set(max(age, 0.0))
+    body, content_type = registry.render()
+    return Response(body, media_type=content_type)

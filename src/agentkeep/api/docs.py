@@ -1,0 +1,63 @@
+"""The API docs, served offline: Swagger UI at ``/swagger`` and ``/docs``, ReDoc at ``/redoc``.
+
+The JavaScript and CSS come from the ``fastapi-offline`` package's static files (MIT; Swagger
+UI and ReDoc themselves are Apache-2.0 and MIT), mounted under ``/docs-assets``: a server
+with no internet still shows its docs, and a browser reading them makes no request
+elsewhere (no CDN, no Google Fonts, no validator badge). ``GET /`` redirects here.
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+
+from fastapi import FastAPI, Response
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+#: Where ``GET /`` sends a visitor (the UI, once it is served, takes this over).
+HOME = "/swagger"
+ASSETS = "/docs-assets"
+OPENAPI = "/openapi.json"
+TITLE = "agentkeep"
+
+
+def _static_dir() -> Path:
+    return Path(str(files("fastapi_offline") / "static"))
+
+
+async def swagger() -> Response:
+    return get_swagger_ui_html(
+        openapi_url=OPENAPI,
+        title=f"{TITLE} — Swagger UI",
+        swagger_js_url=f"{ASSETS}/swagger-ui-bundle.js",
+        swagger_css_url=f"{ASSETS}/swagger-ui.css",
+        swagger_favicon_url=f"{ASSETS}/favicon.png",
+        # No badge image fetched from validator.swagger.io.
+        swagger_ui_parameters={"validatorUrl": None},
+    )
+
+
+async def redoc() -> Response:
+    return get_redoc_html(
+        openapi_url=OPENAPI,
+        title=f"{TITLE} — ReDoc",
+        redoc_js_url=f"{ASSETS}/redoc.standalone.js",
+        redoc_favicon_url=f"{ASSETS}/favicon.png",
+        with_google_fonts=False,
+    )
+
+
+async def home() -> Response:
+    return RedirectResponse(HOME)
+
+
+def install(app: FastAPI) -> None:
+    """Add the docs pages, their assets and the ``/`` redirect (create the app with
+    ``docs_url=None, redoc_url=None``)."""
+    for path in ("/swagger", "/docs"):
+        app.add_api_route(path, swagger, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/redoc", redoc, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/", home, methods=["GET"], include_in_schema=False)
+    app.mount(ASSETS, StaticFiles(directory=_static_dir()), name="docs-assets")
