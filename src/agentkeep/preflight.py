@@ -65,11 +65,7 @@ def claim_database(settings: Settings) -> IO[bytes] | None:
     path = sqlite_path(settings.database_url)
     if path is None:
         return None
-    if not path.parent.is_dir():
-        raise Refused(
-            f"cannot open the SQLite database {path}: the directory {path.parent} does not "
-            "exist. Create it or fix AGENTKEEP_DATABASE_URL."
-        )
+    _check_directory(path)
     if settings.redis_url:
         return None  # several servers share one bus: nothing is lost between them
     lock_path = path.with_name(path.name + ".serve-lock")
@@ -88,6 +84,14 @@ def claim_database(settings: Settings) -> IO[bytes] | None:
     return lock
 
 
+def _check_directory(path: Path) -> None:
+    if not path.parent.is_dir():
+        raise Refused(
+            f"cannot open the SQLite database {path}: the directory {path.parent} does not "
+            "exist. Create it or fix AGENTKEEP_DATABASE_URL."
+        )
+
+
 def migrate(url: str) -> list[str]:
     """Apply pending migrations; a database that cannot be opened is ``Refused``."""
     import asyncpg
@@ -95,6 +99,9 @@ def migrate(url: str) -> list[str]:
 
     from agentkeep import migrate as migrate_mod
 
+    path = sqlite_path(url)
+    if path is not None:
+        _check_directory(path)
     try:
         return migrate_mod.upgrade_sync(url)
     except (OSError, DBAPIError, asyncpg.PostgresError) as exc:

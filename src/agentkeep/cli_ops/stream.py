@@ -246,6 +246,7 @@ class Follower:
             kind = event.get("type")
             if kind == "connected":
                 connected = True
+                self.printer.event(event)  # NDJSON keeps it; people get a stderr note
                 self._connected()
                 continue
             if kind == "error" and not connected:
