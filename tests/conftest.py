@@ -187,7 +187,7 @@ def start_server(
             cwd=cwd,
         )
     server = ServerProcess(f"http://127.0.0.1:{port}", proc, log)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited early:\n{server.output()}")
@@ -196,7 +196,7 @@ def start_server(
                 return server
         time.sleep(0.1)
     proc.kill()
-    raise RuntimeError(f"server did not start in 30 s:\n{server.output()}")
+    raise RuntimeError(f"server did not start in 90 s:\n{server.output()}")
 
 
 def stop_server(server: ServerProcess) -> None:

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from agentkeep.settings import Settings
 from tests.acp_kit import Live
 from tests.ops.test_metrics import scrape
+
+
+@pytest.fixture
+def acp_settings(db_url: str) -> Settings:
+    """Generous agent timeouts: this test counts successes, it does not provoke timeouts."""
+    return Settings(database_url=db_url, agent_timeout_seconds=60.0)
 
 
 async def test_agent_calls_are_counted_with_failures(live: Live, example_agent: Any) -> None:

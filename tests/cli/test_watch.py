@@ -36,6 +36,8 @@ def test_watch_renders_messages_and_exits_by_final_status(cli: Cli) -> None:
     task = make_task(cli, register(cli))
     watch = cli.popen("tasks", "watch", task["id"], "--json")
     assert read_event(watch)["type"] == "connected"
+    with cli.http() as http:
+        assert "agentkeep_sse_viewers 1.0" in http.get("/metrics").text
     post_message(cli, task["id"], "working on it")
     with cli.http() as http:
         assert http.post(f"/tasks/{task['id']}/fail", json={"reason": "broke"}).status_code == 200

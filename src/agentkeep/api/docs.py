@@ -8,6 +8,7 @@ elsewhere (no CDN, no Google Fonts, no validator badge). ``GET /`` redirects her
 
 from __future__ import annotations
 
+from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
 
@@ -26,8 +27,27 @@ OPENAPI = "/openapi.json"
 TITLE = "agentkeep"
 
 
+#: ReDoc's bundle shows a logo it fetches from its makers' CDN; offline it only fails (and
+#: hides), but the docs must not reach out at all, so the URL is blanked (an empty ``src``
+#: fires the image's error handler without a request).
+REDOC_LOGO = b"https://cdn.redoc.ly/redoc/logo-mini.svg"
+
+
 def _static_dir() -> Path:
     return Path(str(files("fastapi_offline") / "static"))
+
+
+@lru_cache(maxsize=1)
+def _redoc_js() -> bytes:
+    return (_static_dir() / "redoc.standalone.js").read_bytes().replace(REDOC_LOGO, b"")
+
+
+async def redoc_js() -> Response:
+    return Response(
+        _redoc_js(),
+        media_type="text/javascript",
+        headers={"cache-control": "public, max-age=86400"},
+    )
 
 
 async def swagger() -> Response:
@@ -74,4 +94,6 @@ def install(app: FastAPI) -> None:
         app.add_api_route(path, swagger, methods=["GET"], include_in_schema=False)
     app.add_api_route("/redoc", redoc, methods=["GET"], include_in_schema=False)
     app.add_api_route("/", home, methods=["GET"], include_in_schema=False)
+    # Before the mount, so this one file is served patched (see ``REDOC_LOGO``).
+    app.add_api_route(f"{ASSETS}/redoc.standalone.js", redoc_js, include_in_schema=False)
     app.mount(ASSETS, _Assets(StaticFiles(directory=_static_dir())), name="docs-assets")
