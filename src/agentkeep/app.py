@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
-from typing import Any
 
 import httpx
 from fastapi import FastAPI, Request, Response
@@ -21,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agentkeep import background, errors, logs, relay, sweeper, watchdog
 from agentkeep.acp import runtime as acp_runtime
+from agentkeep.acp.client import AgentClient
 from agentkeep.api import (
     agents,
     docs,
@@ -29,9 +29,6 @@ from agentkeep.api import (
     messages,
     responses,
     rpc,
-    rpc_control,
-    rpc_tasks,
-    rpc_turns,
     spans,
     states,
     streams,
@@ -46,13 +43,11 @@ from agentkeep.bus.redis import RedisStreamsBus
 from agentkeep.fanout import Fanout
 from agentkeep.lifecycle import Lifecycle
 from agentkeep.metrics import Metrics
+from agentkeep.rpc.context import Services
 from agentkeep.settings import CONTRACT_VERSION, Settings
 from agentkeep.store import SqlStore
 
 log = logging.getLogger(__name__)
-
-# Imported for their side effect: they register the JSON-RPC methods in ``rpc.METHODS``.
-_ = (rpc_tasks, rpc_turns, rpc_control)
 
 
 class BodyLimit:
@@ -136,7 +131,7 @@ def create_app(
     *,
     store: SqlStore | None = None,
     bus: EventBus | None = None,
-    agent_client: Any = None,
+    agent_client: AgentClient | None = None,
     http: httpx.AsyncClient | None = None,
 ) -> FastAPI:
     """Build the ASGI app. Injected collaborators are used as given and not closed."""
@@ -149,6 +144,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.metrics = Metrics(CollectorRegistry(), settings.metrics_multiprocess_dir)
+    app.state.probes = set()  # readiness probes still running (see ``health._check``)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     # Added after the body limit, so outside it: the plain task read skips the router.
     app.add_middleware(TaskReadFastPath)
@@ -182,7 +178,7 @@ def _lifespan(
     settings: Settings,
     store: SqlStore | None,
     bus: EventBus | None,
-    agent_client: Any,
+    agent_client: AgentClient | None,
     http: httpx.AsyncClient | None,
 ) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
     """Build what was not injected, put it on ``app.state``, and tear it down in reverse."""
@@ -197,6 +193,8 @@ def _lifespan(
                 own_store, default_timeout_seconds=settings.default_task_timeout_seconds
             )
             app.state.store = own_store
+            # Pushed after the store's close, so it runs before it (last in, first out).
+            stack.push_async_callback(health.drain_probes, app.state.probes)
             app.state.lifecycle = lifecycle
             own_bus = bus or _make_bus(settings)
             if bus is None:
@@ -212,6 +210,9 @@ def _lifespan(
                 lifecycle,
                 agent_client=agent_client,
                 http=http,
+            )
+            app.state.rpc_services = Services(
+                own_store, lifecycle, own_bus, app.state.agent_client, settings
             )
             app.state.fanout = await _start_streams(stack, settings, lifecycle, own_bus, metrics)
             stop = asyncio.Event()

@@ -110,7 +110,7 @@ class Metrics:
         children[0].inc()
         children[1].observe(seconds)
 
-    async def count_change(self, row: dict[str, Any], _actor: str) -> None:
+    async def count_change(self, row: dict[str, Any], _change: Any) -> None:
         """The lifecycle's after-commit hook."""
         self.changes.labels(row["status"]).inc()
 

@@ -90,10 +90,6 @@ class Settings(BaseSettings):
     def cors_origin_list(self) -> list[str]:
         return [o.strip() for o in (self.cors_origins or "").split(",") if o.strip()]
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
 
 #: Values that look like someone forgot to set a real secret.
 _PLACEHOLDERS = frozenset({"changeme", "change-me", "secret", "password", "key", "apikey"})

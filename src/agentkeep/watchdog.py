@@ -29,11 +29,18 @@ class Watchdog:
         self.interval_seconds = interval_seconds
         #: When each dependency that is down was first seen down (monotonic clock).
         self.down_since: dict[str, float] = {}
+        #: Probes that outlived their timeout, left to finish (see ``check``).
+        self.pending: set[asyncio.Task[Any]] = set()
 
     async def check(self, name: str) -> None:
-        try:
-            await asyncio.wait_for(self.probes[name](), CHECK_TIMEOUT_SECONDS)
-        except Exception as exc:  # any failure means "not answering": reported, not raised
+        # Not cancelled on timeout: cancelling a driver call mid-flight strands aiosqlite's
+        # worker thread (``health._check`` does the same).
+        probe: asyncio.Task[Any] = asyncio.ensure_future(self.probes[name]())
+        self.pending.add(probe)
+        probe.add_done_callback(self.pending.discard)
+        done, _ = await asyncio.wait({probe}, timeout=CHECK_TIMEOUT_SECONDS)
+        exc = probe.exception() if done else TimeoutError(f"no answer in {CHECK_TIMEOUT_SECONDS}s")
+        if exc is not None:  # any failure means "not answering": reported, not raised
             if name not in self.down_since:
                 self.down_since[name] = time.monotonic()
                 log.error("%s unreachable: %s", name, _describe(exc))
@@ -49,6 +56,8 @@ class Watchdog:
             for name in self.probes:
                 await self.check(name)
             await background.idle(stop, self.interval_seconds)
+        if self.pending:  # before the store and bus close under them
+            await asyncio.wait(list(self.pending))
 
 
 def _describe(exc: BaseException) -> str:

@@ -22,20 +22,34 @@ async def healthz() -> Response:
     return responses.json({"status": "ok"})
 
 
-async def _check(probe: Callable[[], Awaitable[Any]]) -> str:
-    try:
-        await asyncio.wait_for(probe(), CHECK_TIMEOUT_SECONDS)
-    except Exception as exc:  # a failed dependency is reported, never raised
-        return f"error: {type(exc).__name__}"
-    return "ok"
+async def _check(probe: Callable[[], Awaitable[Any]], pending: set[asyncio.Task[Any]]) -> str:
+    """Run ``probe``; report an error or a timeout, never raise.
+
+    A probe that outlives the timeout is left to finish, not cancelled: cancelling a
+    driver call mid-flight strands aiosqlite's worker thread, which then reports to a loop
+    that may be closed. ``pending`` keeps it referenced until the app shuts down.
+    """
+    task: asyncio.Task[Any] = asyncio.ensure_future(probe())
+    pending.add(task)
+    task.add_done_callback(pending.discard)
+    done, _ = await asyncio.wait({task}, timeout=CHECK_TIMEOUT_SECONDS)
+    if not done:
+        return "error: timed out"
+    exc = task.exception()
+    return "ok" if exc is None else f"error: {type(exc).__name__}"
+
+
+async def drain_probes(pending: set[asyncio.Task[Any]]) -> None:
+    """Wait for probes still running (at shutdown, before the store closes)."""
+    if pending:
+        await asyncio.wait(list(pending))
 
 
 async def _ready(request: Request) -> Response:
     state = request.app.state
-    checks = {"database": await _check(state.store.ping)}
-    bus = getattr(state, "bus", None)
-    if bus is not None and hasattr(bus, "ping"):
-        checks["redis" if state.settings.redis_url else "bus"] = await _check(bus.ping)
+    pending: set[asyncio.Task[Any]] = state.probes
+    checks = {"database": await _check(state.store.ping, pending)}
+    checks["redis" if state.settings.redis_url else "bus"] = await _check(state.bus.ping, pending)
     ok = all(v == "ok" for v in checks.values())
     body = {"status": "ok" if ok else "degraded", "checks": checks}
     return responses.json(body, 200 if ok else 503)
@@ -50,11 +64,14 @@ async def metrics(request: Request) -> Response:
     state = request.app.state
     registry: Metrics = state.metrics
     # The outbox is shared by every process: read it when scraped rather than per change.
-    try:
-        backlog, oldest = await asyncio.wait_for(state.store.outbox_stats(), CHECK_TIMEOUT_SECONDS)
-    except Exception:  # the database is away: the watchdog logs it; the rest still renders
-        pass
-    else:
+    # Bounded like the readiness probes (and, like them, never cancelled mid-call).
+    stats: asyncio.Task[Any] = asyncio.ensure_future(state.store.outbox_stats())
+    state.probes.add(stats)
+    stats.add_done_callback(state.probes.discard)
+    done, _ = await asyncio.wait({stats}, timeout=CHECK_TIMEOUT_SECONDS)
+    # A database that is away leaves the gauges as they were: the watchdog logs it.
+    if done and stats.exception() is None:
+        backlog, oldest = stats.result()
         registry.outbox_backlog.set(backlog)
         age = (models.utcnow() - oldest).total_seconds() if oldest is not None else 0.0
         registry.outbox_lag.set(max(age, 0.0))

@@ -1,0 +1,137 @@
+"""Single-event latency: ``POST /complete`` → ``task_updated`` frame, and one change
+delivered to N viewers of one task (fan-out), with what the server holds meanwhile."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing as mp
+import resource
+import statistics
+import time
+from typing import Any
+
+import httpx
+
+from bench.servers import Server
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+async def _frame_latency(url: str, agent: str, rounds: int) -> list[float]:
+    out: list[float] = []
+    async with (
+        httpx.AsyncClient(base_url=url, timeout=30) as c,
+        httpx.AsyncClient(base_url=url, timeout=30) as viewer,
+    ):
+        for _ in range(rounds):
+            body = {"jsonrpc": "2.0", "id": 1, "method": "task/create", "params": {}}
+            task = (await c.post(f"/agents/name/{agent}/rpc", json=body)).json()["result"]
+            async with viewer.stream("GET", f"/tasks/{task['id']}/stream") as s:
+                lines = s.aiter_lines()
+                async for line in lines:
+                    if "connected" in line:
+                        break
+                start = time.perf_counter()
+                await c.post(f"/tasks/{task['id']}/complete", json={"reason": "bench"})
+                async for line in lines:
+                    if "task_updated" in line:
+                        out.append((time.perf_counter() - start) * 1000)
+                        break
+    return out
+
+
+def frame_latency(srv: Server, agent: str, rounds: int) -> dict[str, float]:
+    """Sequential rounds: p50/p99 in ms, the complete request included."""
+    samples = asyncio.run(_frame_latency(srv.url, agent, rounds))
+    return {"p50_ms": percentile(samples, 50), "p99_ms": percentile(samples, 99), "n": len(samples)}
+
+
+# ---------------------------------------------------------------------------- fan-out
+
+
+def _raise_nofile() -> None:
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+async def _viewers(
+    host: str, port: int, task_id: str, count: int, ready: Any, marker: str
+) -> list[float]:
+    request = f"GET /tasks/{task_id}/stream HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+    seen: list[float] = []
+
+    async def one() -> None:
+        reader, writer = await asyncio.open_connection(host, port)
+        writer.write(request)
+        await writer.drain()
+        buffer = b""
+        while b"connected" not in buffer:
+            buffer += await reader.read(4096)
+        ready.put(1)
+        buffer = b""
+        while marker.encode() not in buffer:
+            chunk = await reader.read(65536)
+            if not chunk:
+                return
+            buffer = buffer[-256:] + chunk
+        seen.append(time.time())
+        writer.close()
+
+    await asyncio.wait_for(asyncio.gather(*(one() for _ in range(count))), 120)
+    return seen
+
+
+def _viewer_process(
+    url: str, task_id: str, count: int, ready: Any, results: Any, marker: str
+) -> None:
+    _raise_nofile()
+    host, port = url.removeprefix("http://").split(":")
+    try:
+        results.put(asyncio.run(_viewers(host, int(port), task_id, count, ready, marker)))
+    except Exception as exc:  # reported to the parent, which fails the phase
+        results.put(repr(exc))
+
+
+def fanout(srv: Server, agent: str, viewers: int, processes: int = 4) -> dict[str, float]:
+    """Open ``viewers`` streams on one task from ``processes`` client processes, make one
+    change, and time its arrival at each viewer (same host, same clock)."""
+    body = {"jsonrpc": "2.0", "id": 1, "method": "task/create", "params": {}}
+    task = httpx.post(f"{srv.url}/agents/name/{agent}/rpc", json=body, timeout=30).json()["result"]
+    marker = f"fanout-{time.time_ns()}"
+    ctx = mp.get_context("spawn")
+    ready, results = ctx.Queue(), ctx.Queue()
+    share = [viewers // processes + (i < viewers % processes) for i in range(processes)]
+    procs = [
+        ctx.Process(target=_viewer_process, args=(srv.url, task["id"], n, ready, results, marker))
+        for n in share
+        if n
+    ]
+    for p in procs:
+        p.start()
+    for _ in range(viewers):
+        ready.get(timeout=120)
+    held = {"server_rss_mb": srv.rss_mb(), "server_open_files": srv.open_files()}
+    sent = time.time()
+    httpx.put(f"{srv.url}/tasks/{task['id']}", json={"task_metadata": {"m": marker}}, timeout=30)
+    arrivals: list[float] = []
+    for _ in procs:
+        got = results.get(timeout=180)
+        if isinstance(got, str):
+            raise RuntimeError(f"a viewer process failed: {got}")
+        arrivals.extend(got)
+    for p in procs:
+        p.join(30)
+    delays = [(t - sent) * 1000 for t in arrivals]
+    return {
+        "viewers": viewers,
+        "delivered": len(delays),
+        "p50_ms": percentile(delays, 50),
+        "p99_ms": percentile(delays, 99),
+        "mean_ms": statistics.fmean(delays) if delays else float("nan"),
+        **held,
+    }
