@@ -21,6 +21,10 @@ from agentkeep.settings import Settings
 
 access_log = logging.getLogger("agentkeep.access")
 
+#: Methods counted under their own name; anything else a client invents is ``OTHER``, so
+#: stray requests cannot multiply the metric series.
+METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+
 #: ``extra`` fields a JSON line carries when a record has them.
 FIELDS = ("request_id", "method", "route", "path", "status", "latency_ms", "client")
 
@@ -100,7 +104,8 @@ class RequestTelemetry:
             elapsed = time.perf_counter() - started
             route = scope.get("route")
             label = route.path if route is not None else scope.get(ROUTE_KEY, UNMATCHED)
-            self.metrics.observe_request(scope["method"], label, status, elapsed)
+            method = scope["method"] if scope["method"] in METHODS else "OTHER"
+            self.metrics.observe_request(method, label, status, elapsed)
             if request_id is not None:
                 _log_access(scope, label, status, elapsed, request_id)
 

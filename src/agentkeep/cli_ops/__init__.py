@@ -12,6 +12,8 @@ import typer
 from agentkeep.cli_ops import agents, send, tasks
 
 
+# TODO(schedules): add ``schedules list|pause|resume|trigger`` here once the schedule
+# routes (platform.md) are on main; they are not yet.
 def register(cli: typer.Typer) -> None:
     cli.add_typer(agents.app, name="agents")
     cli.add_typer(tasks.app, name="tasks")

@@ -115,15 +115,22 @@ def _send_sync(conn: Conn, rpc: str, task_id: str, content: dict[str, Any]) -> s
 
 
 def _send_async(conn: Conn, rpc: str, task_id: str, content: dict[str, Any]) -> stream.Printer:
+    waiting = err.status("waiting for the agent …")
+
     def send_event() -> None:
         # Sent once the stream is open, so the reply cannot slip past before it.
         _call(conn, rpc, "event/send", {"task_id": task_id, "content": content})
+        waiting.start()
 
     def replied(event: dict[str, Any]) -> bool:
+        waiting.stop()
         return event.get("type") in ("full", "done") and stream.author_of(event) == "agent"
 
     follower = stream.Follower(
         conn, task_id, on_connected=send_event, stop_when=replied, quiet=conn.json
     )
-    follower.run()
+    try:
+        follower.run()
+    finally:
+        waiting.stop()
     return follower.printer

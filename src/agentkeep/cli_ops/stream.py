@@ -280,8 +280,10 @@ class Follower:
             self.status = task.get("status")
             self.printer.event(event)
             return render.is_terminal(self.status)
+        # Asked before printing: the caller may need to clear a spinner first.
+        over = self.stop_when is not None and self.stop_when(event)
         self.printer.event(event)
-        return self.stop_when is not None and self.stop_when(event)
+        return over
 
     def _ended_meanwhile(self) -> bool:
         """Read the task: if it ended, show its final change and report the watch over."""
