@@ -10,21 +10,20 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
-from typing import Any
 
 import httpx
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.docs import get_swagger_ui_html
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from agentkeep import background, errors, relay, serving, sweeper
+from agentkeep import background, errors, logs, relay, serving, sweeper, watchdog
 from agentkeep.acp import runtime as acp_runtime
 from agentkeep.acp.client import AgentClient
 from agentkeep.api import (
     agents,
+    docs,
     events,
     health,
     key_rotation,
@@ -49,12 +48,12 @@ from agentkeep.bus.redis import RedisStreamsBus
 from agentkeep.domain import jsonlimits
 from agentkeep.fanout import Fanout
 from agentkeep.lifecycle import Lifecycle
+from agentkeep.metrics import Metrics
 from agentkeep.rpc.context import Services
 from agentkeep.schedules.loop import Scheduler
 from agentkeep.schedules.metrics import SchedulerMetrics
 from agentkeep.settings import CONTRACT_VERSION, Settings
 from agentkeep.store import SqlStore
-from agentkeep.store.changes import Change
 from agentkeep.store.engine import Timeouts
 from agentkeep.web import views as web
 
@@ -160,32 +159,44 @@ def create_app(
         title="agentkeep",
         version=CONTRACT_VERSION,
         lifespan=_lifespan(settings, store, bus, agent_client, http),
-        docs_url="/swagger",
+        docs_url=None,
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.metrics = Metrics(CollectorRegistry(), settings.metrics_multiprocess_dir)
     app.state.probes = set()  # readiness probes still running (see ``health._check``)
-    app.state.metrics_registry = CollectorRegistry()
-    app.state.count_change = _change_counter(app.state.metrics_registry)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(session.CookieGuard, enabled=bool(settings.api_key_set))
-    # Added last, so outermost: the plain task read skips the router entirely.
+    # Added after the body limit, so outside it: the plain task read skips the router.
     app.add_middleware(TaskReadFastPath)
-    # Outermost of all: one answer for a NUL in a URL, whichever path serves it.
+    if settings.cors_origin_list:
+        _install_cors(app, settings.cors_origin_list)
+    # One answer for a NUL in a URL, whichever path serves it.
     app.add_middleware(NulGuard)
+    # Outermost: every request is counted, the fast lane's and refused ones included.
+    app.add_middleware(logs.RequestTelemetry, metrics=app.state.metrics, access=settings.access_log)
     _install_error_handlers(app)
     for module in (health, agents, rpc, tasks, transitions, streams, messages, states, events):
         declared = wire.RPC_RESPONSES if module is rpc else wire.ERRORS
         app.include_router(module.router, responses=declared)
     for extra in (tracker, spans, key_rotation, session, schedules):
         app.include_router(extra.router, responses=wire.ERRORS)
+    docs.install(app)
     app.include_router(web.router)  # the UI: /ui, /ui/tasks/{id}, /ui/static/..., and / -> /ui
-
-    @app.get("/docs", include_in_schema=False)
-    async def _docs() -> Response:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="agentkeep")
-
     return app
+
+
+def _install_cors(app: FastAPI, origins: list[str]) -> None:
+    from starlette.middleware.cors import CORSMiddleware
+
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=origins,
+        allow_methods=["*"],
+        allow_headers=["*"],
+        # Clients read these: the task version and the stream's resume cursor.
+        expose_headers=["ETag", "Last-Event-ID"],
+    )
 
 
 def _lifespan(
@@ -219,7 +230,8 @@ def _lifespan(
             if bus is None:
                 stack.push_async_callback(own_bus.close)
             app.state.bus = own_bus
-            lifecycle.on_commit(app.state.count_change)
+            metrics: Metrics = app.state.metrics
+            lifecycle.on_commit(metrics.count_change)
             await acp_runtime.start(
                 stack,
                 app.state,
@@ -232,18 +244,19 @@ def _lifespan(
             app.state.rpc_services = Services(
                 own_store, lifecycle, own_bus, app.state.agent_client, settings
             )
-            app.state.fanout = await _start_streams(stack, settings, lifecycle, own_bus)
+            app.state.fanout = await _start_streams(stack, settings, lifecycle, own_bus, metrics)
             # On SIGTERM/SIGINT under ``serve``: end open streams first (see ``serving``).
             stack.callback(serving.close_streams_on_exit(app.state.fanout.close_viewers))
             app.state.scheduler = _start_scheduler(stack, app, settings)
+            stop = asyncio.Event()
             if settings.background_workers:
-                stop = asyncio.Event()
                 sweep = asyncio.create_task(
-                    sweeper.run(lifecycle, settings.sweep_interval_seconds, stop),
+                    sweeper.run(lifecycle, settings.sweep_interval_seconds, stop, metrics),
                     name="agentkeep-sweeper",
                 )
                 stack.push_async_callback(background.finish, sweep)
-                stack.callback(stop.set)
+            _start_watchdog(stack, settings, own_store, own_bus, metrics, stop)
+            stack.callback(stop.set)
             yield
 
     return lifespan
@@ -255,7 +268,7 @@ def _start_scheduler(
     """The schedule loop (``AGENTKEEP_SCHEDULER_ENABLED``), stopped before the store closes."""
     if not (settings.scheduler_enabled and settings.background_workers):
         return None
-    metrics = SchedulerMetrics.register(app.state.metrics_registry)
+    metrics = SchedulerMetrics.register(app.state.metrics.registry)
     scheduler = Scheduler(app.state.rpc_services, metrics)
     scheduler.start()
     stack.push_async_callback(scheduler.stop)
@@ -274,11 +287,31 @@ def _make_bus(settings: Settings) -> EventBus:
     )
 
 
+def _start_watchdog(
+    stack: contextlib.AsyncExitStack,
+    settings: Settings,
+    store: SqlStore,
+    bus: EventBus,
+    metrics: Metrics,
+    stop: asyncio.Event,
+) -> None:
+    probes: dict[str, watchdog.Probe] = {"database": store.ping}
+    if settings.redis_url and hasattr(bus, "ping"):
+        probes["redis"] = bus.ping
+    dog = watchdog.Watchdog(probes, metrics.dependency_up, settings.dependency_check_seconds)
+    task = asyncio.create_task(dog.run(stop), name="agentkeep-watchdog")
+    stack.push_async_callback(background.finish, task)
+
+
 async def _start_streams(
-    stack: contextlib.AsyncExitStack, settings: Settings, lifecycle: Lifecycle, bus: EventBus
+    stack: contextlib.AsyncExitStack,
+    settings: Settings,
+    lifecycle: Lifecycle,
+    bus: EventBus,
+    metrics: Metrics,
 ) -> Fanout:
     """The per-process stream reader, and the outbox relay when this process runs workers."""
-    fanout = Fanout(bus, queue_size=settings.sse_queue_size)
+    fanout = Fanout(bus, queue_size=settings.sse_queue_size, viewers=metrics.sse_viewers)
     fanout.start()
     stack.push_async_callback(fanout.close)
     if settings.background_workers:
@@ -289,17 +322,3 @@ async def _start_streams(
         # Stopped between passes, not cancelled inside a database call (see ``background``).
         stack.push_async_callback(outbox_relay.stop)
     return fanout
-
-
-def _change_counter(registry: CollectorRegistry) -> Any:
-    counter = Counter(
-        "agentkeep_task_changes",
-        "Committed task changes by new status",
-        ["status"],
-        registry=registry,
-    )
-
-    async def count(row: dict[str, Any], _change: Change) -> None:
-        counter.labels(row["status"]).inc()
-
-    return count

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import Any
 
 from agentkeep import errors
 from agentkeep.bus.base import Entry, EventBus, parse_id
@@ -72,9 +73,11 @@ class Viewer:
 
 
 class Fanout:
-    def __init__(self, bus: EventBus, *, queue_size: int = 1000) -> None:
+    def __init__(self, bus: EventBus, *, queue_size: int = 1000, viewers: Any = None) -> None:
         self.bus = bus
         self.queue_size = queue_size
+        #: A gauge (``inc``/``dec``) following the number of viewers, or None.
+        self._gauge = viewers
         self._viewers: dict[str, set[Viewer]] = {}
         # The loop's position per watched task. Viewers that resume from further back read
         # their own backlog first (see ``subscribe``), so one cursor per task is enough.
@@ -128,13 +131,17 @@ class Fanout:
                 await self.bus.interrupt()
         self._viewers.setdefault(task_id, set()).add(viewer)
         self._watching.set()
+        if self._gauge is not None:
+            self._gauge.inc()
         return viewer
 
     def unsubscribe(self, viewer: Viewer) -> None:
         viewers = self._viewers.get(viewer.task_id)
-        if viewers is None:
+        if viewers is None or viewer not in viewers:
             return
         viewers.discard(viewer)
+        if self._gauge is not None:
+            self._gauge.dec()
         if not viewers:
             del self._viewers[viewer.task_id]
             self._cursors.pop(viewer.task_id, None)

@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import asyncio
-import copy
 import resource
 import signal
 import threading
@@ -27,7 +26,7 @@ from typing import Any
 
 import uvicorn
 
-from agentkeep import slowclients
+from agentkeep import logs, slowclients
 from agentkeep.settings import Settings
 
 #: Descriptors a process needs besides its pools: listening socket, event loop, logs,
@@ -86,17 +85,12 @@ def prepare(settings: Settings) -> tuple[Settings, Capacity, list[str]]:
 
 
 def uvicorn_options(settings: Settings, cap: Capacity) -> dict[str, Any]:
-    # agentkeep's own loggers (a line per schedule fire, relay and sweeper warnings) write
-    # through uvicorn's handler, at the same level.
-    log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
-    log_config["loggers"]["agentkeep"] = {
-        "handlers": ["default"],
-        "level": settings.log_level.upper(),
-        "propagate": False,
-    }
     return {
         "log_level": settings.log_level,
-        "log_config": log_config,
+        # uvicorn's loggers and ours (a line per schedule fire, relay and sweeper warnings),
+        # as text or JSON lines (``AGENTKEEP_LOG_FORMAT``).
+        "log_config": logs.uvicorn_config(settings),
+        # Our own access log (``logs.RequestTelemetry``) carries route, latency, request id.
         "access_log": False,
         # Beyond this many connections (or requests), 503 rather than running out of files
         # (or holding more than AGENTKEEP_MAX_CONNECTIONS).

@@ -7,6 +7,7 @@ object, so tests construct it directly and never patch the environment.
 from __future__ import annotations
 
 from functools import cached_property
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -57,6 +58,16 @@ class Settings(BaseSettings):
     #: Run the deadline sweeper and the outbox relay in this process.
     background_workers: bool = True
     log_level: str = "info"
+    #: ``text`` for people, ``json`` for log shippers (one object per line).
+    log_format: Literal["text", "json"] = "text"
+    #: One log line per request (method, route, status, latency, request id).
+    access_log: bool = False
+    #: Origins allowed to call the API from a browser, comma-separated (``*`` for any).
+    cors_origins: str | None = None
+    #: How often each process checks that the database and Redis answer (logged on change).
+    dependency_check_seconds: float = Field(5.0, gt=0)
+    #: Set by ``serve --workers N`` (prometheus-client's multiprocess mode).
+    metrics_multiprocess_dir: str | None = Field(None, validation_alias="PROMETHEUS_MULTIPROC_DIR")
     #: On SIGTERM, how long open requests (SSE streams included) may take to finish.
     shutdown_grace_seconds: int = Field(5, ge=0)
     #: Agent keys are derived from it, so the database alone cannot reproduce them.
@@ -77,7 +88,7 @@ class Settings(BaseSettings):
     #: How long a fire belongs to the process running it before another may resume it.
     schedule_lease_seconds: float = Field(120.0, gt=0)
 
-    @field_validator("redis_url", "api_keys", "agent_key_secret", mode="before")
+    @field_validator("redis_url", "api_keys", "agent_key_secret", "cors_origins", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -132,6 +143,10 @@ class Settings(BaseSettings):
         """The secret agent keys are derived from (empty when unset)."""
         secret = self.agent_key_secret
         return secret.get_secret_value().encode() if secret is not None else b""
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip() for o in (self.cors_origins or "").split(",") if o.strip()]
 
 
 #: Values that look like someone forgot to set a real secret.

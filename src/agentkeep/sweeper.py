@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime
+from typing import Any
 
 from agentkeep import background, errors
 from agentkeep.domain import models
@@ -28,7 +29,9 @@ async def sweep_once(lifecycle: Lifecycle, now: datetime | None = None) -> int:
     return changed
 
 
-async def run(lifecycle: Lifecycle, interval_seconds: float, stop: asyncio.Event) -> None:
+async def run(
+    lifecycle: Lifecycle, interval_seconds: float, stop: asyncio.Event, metrics: Any = None
+) -> None:
     """Sweep until ``stop`` is set; a failed sweep (database briefly away) is retried.
 
     Stopping waits for the sweep in progress (see ``background``): cancelling one in the
@@ -36,8 +39,12 @@ async def run(lifecycle: Lifecycle, interval_seconds: float, stop: asyncio.Event
     """
     while not stop.is_set():
         try:
-            await sweep_once(lifecycle)
+            changed = await sweep_once(lifecycle)
+            if metrics is not None:
+                metrics.swept(changed)
         except Exception as exc:
+            if metrics is not None:
+                metrics.sweeper_failures.inc()
             if isinstance(exc, errors.Unavailable) or dberrors.is_unavailable(exc):
                 # An outage, not a bug: one line, no traceback per sweep.
                 log.warning(

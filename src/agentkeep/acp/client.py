@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,9 @@ BLOCKED_HEADERS = frozenset(
 BLOCKED_PREFIXES = ("x-acting-user-",)
 TRACE_HEADERS = ("traceparent", "tracestate", "baggage")
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+
+#: Told of each call: method, whether it succeeded, seconds taken (the metrics).
+Observer = Callable[[str, bool, float], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,8 +95,10 @@ class AgentClient:
         read_timeout: float = 60.0,
         stream_timeout: float = 300.0,
         max_response_bytes: int = MAX_RESPONSE_BYTES,
+        observer: Observer | None = None,
     ) -> None:
         self.http = http
+        self._observer = observer
         self._call_timeout = httpx.Timeout(read_timeout, connect=connect_timeout)
         # httpx's read timeout bounds each network read, i.e. the quiet time between
         # stream lines, which is what AGENT_STREAM_TIMEOUT_SECONDS promises.
@@ -101,14 +107,33 @@ class AgentClient:
         self._counter = itertools.count(1)
 
     @classmethod
-    def from_settings(cls, http: httpx.AsyncClient, settings: Settings) -> AgentClient:
+    def from_settings(
+        cls, http: httpx.AsyncClient, settings: Settings, observer: Observer | None = None
+    ) -> AgentClient:
         return cls(
             http,
+            observer=observer,
             connect_timeout=settings.agent_connect_timeout_seconds,
             read_timeout=settings.agent_timeout_seconds,
             stream_timeout=settings.agent_stream_timeout_seconds,
             max_response_bytes=settings.max_body_bytes,
         )
+
+    @contextlib.contextmanager
+    def _observed(self, method: str) -> Iterator[None]:
+        """Report the call to the observer; only our errors count as failures (a caller
+        that stops reading a stream early is not the agent failing)."""
+        if self._observer is None:
+            yield
+            return
+        started, ok = time.perf_counter(), True
+        try:
+            yield
+        except errors.AgentkeepError:
+            ok = False
+            raise
+        finally:
+            self._observer(method, ok, time.perf_counter() - started)
 
     def _rpc_id(self, method: str, task_id: str) -> str:
         return f"{method}-{task_id}-{next(self._counter)}"
@@ -137,17 +162,18 @@ class AgentClient:
     ) -> Any:
         """One call, one answer: return its ``result``."""
         rpc_id = self._rpc_id(method, task_id)
-        with map_agent_errors(target.name):
-            async with self.http.stream(
-                "POST",
-                _endpoint(target),
-                content=jsonrpc.request(method, params, rpc_id),
-                headers=self._headers(target, forwarded or {}, request_id),
-                timeout=self._call_timeout,
-            ) as response:
-                raw = await self._read_body(response, target.name)
-        body = _decode_or_status(raw, response.status_code, target.name)
-        return jsonrpc.result_of(body, rpc_id, target.name)
+        with self._observed(method):
+            with map_agent_errors(target.name):
+                async with self.http.stream(
+                    "POST",
+                    _endpoint(target),
+                    content=jsonrpc.request(method, params, rpc_id),
+                    headers=self._headers(target, forwarded or {}, request_id),
+                    timeout=self._call_timeout,
+                ) as response:
+                    raw = await self._read_body(response, target.name)
+            body = _decode_or_status(raw, response.status_code, target.name)
+            return jsonrpc.result_of(body, rpc_id, target.name)
 
     async def stream(
         self,
@@ -161,22 +187,23 @@ class AgentClient:
     ) -> AsyncGenerator[Any, None]:
         """A streaming call (NDJSON): yield the ``result`` of each line as it arrives."""
         rpc_id = self._rpc_id(method, task_id)
-        with map_agent_errors(target.name):
-            async with self.http.stream(
-                "POST",
-                _endpoint(target),
-                content=jsonrpc.request(method, params, rpc_id),
-                headers=self._headers(target, forwarded or {}, request_id),
-                timeout=self._stream_timeout,
-            ) as response:
-                if response.status_code >= 400:
-                    raw = await self._read_body(response, target.name)
-                    body = _decode_or_status(raw, response.status_code, target.name)
-                    yield jsonrpc.result_of(body, rpc_id, target.name)
-                    return
-                async for line in self._lines(response, target.name):
-                    body = jsonrpc.decode(line, target.name)
-                    yield jsonrpc.result_of(body, rpc_id, target.name)
+        with self._observed(method):
+            with map_agent_errors(target.name):
+                async with self.http.stream(
+                    "POST",
+                    _endpoint(target),
+                    content=jsonrpc.request(method, params, rpc_id),
+                    headers=self._headers(target, forwarded or {}, request_id),
+                    timeout=self._stream_timeout,
+                ) as response:
+                    if response.status_code >= 400:
+                        raw = await self._read_body(response, target.name)
+                        body = _decode_or_status(raw, response.status_code, target.name)
+                        yield jsonrpc.result_of(body, rpc_id, target.name)
+                        return
+                    async for line in self._lines(response, target.name):
+                        body = jsonrpc.decode(line, target.name)
+                        yield jsonrpc.result_of(body, rpc_id, target.name)
 
     async def _read_body(self, response: httpx.Response, agent_name: str) -> bytes:
         chunks: list[bytes] = []

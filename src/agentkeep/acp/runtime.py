@@ -31,7 +31,10 @@ async def start(
             # them; NO_PROXY covers agents on the same host.
             http = httpx.AsyncClient()
             stack.push_async_callback(http.aclose)
-        agent_client = AgentClient.from_settings(http, settings)
+        metrics = getattr(app_state, "metrics", None)
+        agent_client = AgentClient.from_settings(
+            http, settings, observer=metrics.agent_call if metrics else None
+        )
     notifier = CancelNotifier(store, agent_client)
     lifecycle.on_commit(notifier.on_commit)
     stack.push_async_callback(notifier.close)

@@ -18,8 +18,11 @@ from agentkeep import errors
 from agentkeep.api import deps, responses
 from agentkeep.api.tasks import live_task
 from agentkeep.domain import models
+from agentkeep.metrics import ROUTE_KEY
 
 PREFIX = "/tasks/"
+#: The route this lane answers for, as the router names it (the metrics' route label).
+ROUTE = "/tasks/{task_id}"
 
 
 class TaskReadFastPath:
@@ -31,6 +34,7 @@ class TaskReadFastPath:
         if task_id is None:
             await self.app(scope, receive, send)
             return
+        scope[ROUTE_KEY] = ROUTE
         request = Request(scope, receive)
         if not _unrestricted(request):
             await self.app(scope, receive, send)

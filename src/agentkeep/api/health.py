@@ -8,11 +8,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from agentkeep import errors
 from agentkeep.api import responses, wire
 from agentkeep.api.deps import api_key_of
+from agentkeep.domain import models
+from agentkeep.metrics import Metrics
 
 router = APIRouter(tags=["health"])
 
@@ -69,10 +70,23 @@ router.add_api_route("/healthcheck", _ready, methods=["GET"], include_in_schema=
 
 @router.get("/metrics", include_in_schema=False)
 async def metrics(request: Request) -> Response:
-    settings = request.app.state.settings
+    state = request.app.state
+    settings = state.settings
     # An API key only: an agent key is no operator's credential.
     if settings.metrics_require_key and settings.api_key_set.name_of(api_key_of(request)) is None:
         raise errors.Unauthorized()
-    return Response(
-        generate_latest(request.app.state.metrics_registry), media_type=CONTENT_TYPE_LATEST
-    )
+    registry: Metrics = state.metrics
+    # The outbox is shared by every process: read it when scraped rather than per change.
+    # Bounded like the readiness probes (and, like them, never cancelled mid-call).
+    stats: asyncio.Task[Any] = asyncio.ensure_future(state.store.outbox_stats())
+    state.probes.add(stats)
+    stats.add_done_callback(state.probes.discard)
+    done, _ = await asyncio.wait({stats}, timeout=CHECK_TIMEOUT_SECONDS)
+    # A database that is away leaves the gauges as they were: the watchdog logs it.
+    if done and stats.exception() is None:
+        backlog, oldest = stats.result()
+        registry.outbox_backlog.set(backlog)
+        age = (models.utcnow() - oldest).total_seconds() if oldest is not None else 0.0
+        registry.outbox_lag.set(max(age, 0.0))
+    body, content_type = registry.render()
+    return Response(body, media_type=content_type)

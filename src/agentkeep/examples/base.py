@@ -9,10 +9,13 @@ registered agent can always be called; ``/healthz`` answers 200 from then on.
 from __future__ import annotations
 
 import asyncio
+import errno
 import inspect
 import json
 import logging
 import secrets
+import socket
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -127,23 +130,94 @@ def _error(rpc_id: Any, code: int, message: str) -> dict[str, Any]:
     }
 
 
-async def serve(agent: ExampleAgent, host: str, port: int, registration_key: str | None) -> None:
-    """Bind, then register, then serve until interrupted."""
-    config = uvicorn.Config(agent.app(), host=host, port=port, log_level="warning")
+class AgentStartError(Exception):
+    """The agent cannot start; the message is the one line its operator reads."""
+
+
+#: How often an agent waiting for the server tries to register again.
+RETRY_SECONDS = 1.0
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """The agent's listening socket, bound here so a busy port is one clear error."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        sock = socket.socket(family, kind, proto)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as exc:
+        reason = "already in use" if exc.errno == errno.EADDRINUSE else exc.strerror
+        raise AgentStartError(
+            f"cannot listen on {host}:{port}: {reason}; choose another port with --port."
+        ) from None
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+async def register_when_ready(
+    agent: ExampleAgent, acp_url: str, registration_key: str | None, wait: float
+) -> None:
+    """Register, waiting for the server to come up for at most ``wait`` seconds."""
+    deadline = asyncio.get_running_loop().time() + wait
+    announced = False
+    while True:
+        try:
+            await agent.register(acp_url, registration_key)
+            return
+        except httpx.HTTPStatusError as exc:
+            raise AgentStartError(
+                f"the server refused to register agent {agent.name!r}: {_message(exc.response)}"
+            ) from None
+        except httpx.TransportError:
+            if asyncio.get_running_loop().time() >= deadline:
+                raise AgentStartError(
+                    f"the agentkeep server at {agent.server_url} did not answer within "
+                    f"{wait:g}s; start it with `agentkeep serve` or point --server at it."
+                ) from None
+        if not announced:
+            print(
+                f"waiting for the agentkeep server at {agent.server_url} "
+                "(start it with `agentkeep serve`) …",
+                file=sys.stderr,
+                flush=True,
+            )
+            announced = True
+        await asyncio.sleep(RETRY_SECONDS)
+
+
+def _message(response: httpx.Response) -> str:
+    try:
+        return str(response.json()["message"])
+    except (ValueError, KeyError, TypeError):
+        return f"HTTP {response.status_code}"
+
+
+async def serve(
+    agent: ExampleAgent,
+    host: str,
+    port: int,
+    registration_key: str | None,
+    *,
+    wait: float = 60.0,
+) -> None:
+    """Bind, then register (waiting for the server), then serve until interrupted."""
+    sock = bind(host, port)
+    config = uvicorn.Config(agent.app(), log_level="warning")
     server = uvicorn.Server(config)
     async with httpx.AsyncClient(base_url=agent.server_url, timeout=30) as http:
         agent.http = http
-        serving = asyncio.create_task(server.serve())
+        serving = asyncio.create_task(server.serve(sockets=[sock]))
         while not server.started:
             if serving.done():
-                await serving  # bind failed: let uvicorn's error surface
+                await serving
                 return
             await asyncio.sleep(0.05)
         try:
-            await agent.register(f"http://{host}:{port}", registration_key)
-        except httpx.HTTPError as exc:
+            await register_when_ready(agent, f"http://{host}:{port}", registration_key, wait)
+        except BaseException:
             server.should_exit = True
             await serving
-            raise SystemExit(f"registration with {agent.server_url} failed: {exc}") from None
+            raise
         print(f"agent {agent.name} ({agent.acp_type}) registered as {agent.agent_id}", flush=True)
         await serving

@@ -85,6 +85,13 @@ class OutboxMixin(SqlBase):
             r = await conn.execute(_oldest(limit, created_before))
             return [_with_event(x) for x in r]
 
+    async def outbox_stats(self) -> tuple[int, datetime | None]:
+        """How many rows wait to be published, and when the oldest was committed."""
+        stmt = select(func.count(), func.min(outbox.c.created_at)).select_from(outbox)
+        async with self.read() as conn:
+            count, oldest = (await conn.execute(stmt)).one()
+        return int(count), models.as_utc(oldest) if oldest is not None else None
+
     async def oldest_outbox_ids(self, task_ids: Collection[str]) -> dict[str, int]:
         """The id of each task's oldest undelivered row (tasks without one are left out)."""
         stmt = (

@@ -1,0 +1,20 @@
+"""Operator commands: ``agentkeep agents …``, ``tasks …`` and ``send``, against a running
+server over its public HTTP API (``--server``, ``--api-key``).
+
+Only Typer, Rich and (when a command runs) httpx are imported here: never the server stack,
+so ``agentkeep --help`` and these commands start fast.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from agentkeep.cli_ops import agents, send, tasks
+
+
+# TODO(schedules): add ``schedules list|pause|resume|trigger`` here once the schedule
+# routes (platform.md) are on main; they are not yet.
+def register(cli: typer.Typer) -> None:
+    cli.add_typer(agents.app, name="agents")
+    cli.add_typer(tasks.app, name="tasks")
+    cli.command("send")(send.send)
