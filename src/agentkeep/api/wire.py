@@ -25,9 +25,15 @@ class ErrorEnvelope(BaseModel):
     data: Any = None
 
 
+#: The envelope's JSON schema, written inline: a ``model`` entry would cost every route a
+#: pydantic adapter per status, built on the first request of each router (FastAPI builds
+#: routes lazily), which made first calls slow enough to trip agents' timeouts.
+ENVELOPE_SCHEMA = ErrorEnvelope.model_json_schema()
+_ENVELOPE_CONTENT = {"application/json": {"schema": ENVELOPE_SCHEMA}}
+
 #: The statuses any route may answer with the envelope.
 ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorEnvelope, "description": description}
+    status: {"description": description, "content": _ENVELOPE_CONTENT}
     for status, description in (
         (400, "Bad request, or a refused transition (data.task: the current task)"),
         (401, "Missing or unknown credentials"),
@@ -47,20 +53,9 @@ class EventStream(StreamingResponse):
 
 
 #: The stream routes: a late connect to a finished task with nothing to replay is 204.
-#: Their errors are JSON all the same (declared by reference: a ``model`` here would be
-#: documented under the route's own media type).
 STREAM_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "Server-sent events: data frames and :ping comments"},
     204: {"description": "The task is finished and nothing is left to replay"},
-    **{
-        status: {
-            "description": error["description"],
-            "content": {
-                "application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}
-            },
-        }
-        for status, error in ERRORS.items()
-    },
 }
 
 
