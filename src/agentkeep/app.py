@@ -24,6 +24,7 @@ from agentkeep import background, errors, relay, sweeper
 from agentkeep.acp import runtime as acp_runtime
 from agentkeep.api import (
     agents,
+    checkpoints,
     events,
     health,
     messages,
@@ -38,6 +39,7 @@ from agentkeep.api import (
     tasks,
     tracker,
     transitions,
+    workflows,
 )
 from agentkeep.api.fastpath import TaskReadFastPath
 from agentkeep.bus.base import EventBus
@@ -157,6 +159,8 @@ def create_app(
         app.include_router(module.router)
     app.include_router(tracker.router)
     app.include_router(spans.router)
+    for platform_b in (checkpoints, workflows):
+        app.include_router(platform_b.router)
 
     @app.get("/docs", include_in_schema=False)
     async def _docs() -> Response:

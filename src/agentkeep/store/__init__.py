@@ -5,6 +5,7 @@ from __future__ import annotations
 from agentkeep.store.access import AccessMixin
 from agentkeep.store.agents import AgentsMixin
 from agentkeep.store.changes import ChangesMixin
+from agentkeep.store.checkpoints import CheckpointsMixin
 from agentkeep.store.events import EventsMixin
 from agentkeep.store.idempotency import IdempotencyMixin
 from agentkeep.store.messages import MessagesMixin
@@ -27,6 +28,7 @@ class SqlStore(
     EventsMixin,
     TrackersMixin,
     SpansMixin,
+    CheckpointsMixin,
 ):
     """The SQL store for SQLite (aiosqlite) and PostgreSQL (asyncpg)."""
 

@@ -21,6 +21,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -133,6 +134,8 @@ tasks = Table(
     Column("deadline_at", UTCDateTime()),
     # The agent whose key created this task over RPC: that key may reach it over REST.
     Column("creator_agent_id", Id),
+    # Set by a retention clean (content deleted), cleared by rehydrate.
+    Column("cleaned_at", UTCDateTime()),
     *_timestamps(),
     _status_check("status", {s.value for s in status.TaskStatus}, "status"),
     Index("ix_tasks_updated_at", "updated_at", "created_at"),
@@ -257,4 +260,61 @@ spans = Table(
     Column("data", JSONType),
     Index("ix_spans_trace_id", "trace_id"),
     Index("ix_spans_task_id", "task_id"),
+)
+
+
+# ------------------------------------------------------------------ LangGraph checkpoints
+# The storage behind agentex-sdk's HTTP checkpointer. "Latest" is the greatest
+# checkpoint id, so ids must compare bytewise: SQLite's default BINARY collation does,
+# Postgres needs COLLATE "C" (its default collation follows the locale).
+CheckpointId = Text().with_variant(Text(collation="C"), "postgresql")
+Bytes = LargeBinary()
+
+checkpoints = Table(
+    "checkpoints",
+    metadata,
+    Column("thread_id", Text, primary_key=True),
+    Column("checkpoint_ns", Text, primary_key=True),
+    Column("checkpoint_id", CheckpointId, primary_key=True),
+    Column("parent_checkpoint_id", CheckpointId),
+    Column("checkpoint", JSONType, nullable=False),
+    Column("metadata", JSONType, nullable=False),
+)
+
+checkpoint_blobs = Table(
+    "checkpoint_blobs",
+    metadata,
+    Column("thread_id", Text, primary_key=True),
+    Column("checkpoint_ns", Text, primary_key=True),
+    Column("channel", Text, primary_key=True),
+    Column("version", Text, primary_key=True),
+    Column("type", Text, nullable=False),
+    Column("blob", Bytes),
+)
+
+checkpoint_writes = Table(
+    "checkpoint_writes",
+    metadata,
+    Column("thread_id", Text, primary_key=True),
+    Column("checkpoint_ns", Text, primary_key=True),
+    Column("checkpoint_id", CheckpointId, primary_key=True),
+    Column("task_id", Text, primary_key=True),
+    Column("idx", Integer, primary_key=True, autoincrement=False),
+    Column("channel", Text, nullable=False),
+    Column("type", Text),
+    Column("blob", Bytes, nullable=False),
+    Column("task_path", Text, nullable=False, server_default=""),
+)
+
+# ------------------------------------------------------------------ periodic system jobs
+# One row per job (the retention sweep): processes claim a run by compare-and-set on
+# ``version``, so each run happens once however many processes are up.
+system_jobs = Table(
+    "system_jobs",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("next_run_at", UTCDateTime()),
+    Column("version", Integer, nullable=False, server_default="0"),
+    Column("last_run_at", UTCDateTime()),
+    Column("last_result", JSONType),
 )
