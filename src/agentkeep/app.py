@@ -29,6 +29,7 @@ from agentkeep.api import (
     health,
     messages,
     responses,
+    retention,
     rpc,
     rpc_control,
     rpc_tasks,
@@ -159,7 +160,7 @@ def create_app(
         app.include_router(module.router)
     app.include_router(tracker.router)
     app.include_router(spans.router)
-    for platform_b in (checkpoints, workflows):
+    for platform_b in (checkpoints, retention, workflows):
         app.include_router(platform_b.router)
 
     @app.get("/docs", include_in_schema=False)

@@ -47,8 +47,19 @@ class Settings(BaseSettings):
     log_level: str = "info"
     #: On SIGTERM, how long open requests (SSE streams included) may take to finish.
     shutdown_grace_seconds: int = Field(5, ge=0)
+    #: Retention URLs (``upload_url``, ``snapshot_url``) may resolve to private addresses.
+    retention_allow_private_urls: bool = False
+    #: The retention sweep's schedule (five-field cron, UTC); unset: no sweep.
+    retention_sweep_cron: str | None = None
+    #: Comma-separated agent names whose tasks the sweep cleans; empty: none.
+    retention_agents: str = ""
+    retention_idle_days: int = Field(7, ge=1)
+    #: RUNNING tasks idle this many days count as abandoned (0: never).
+    retention_stale_running_days: int = Field(0, ge=0)
+    #: The sweep only checks and logs what it would clean.
+    retention_dry_run: bool = True
 
-    @field_validator("redis_url", "api_keys", mode="before")
+    @field_validator("redis_url", "api_keys", "retention_sweep_cron", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

@@ -10,6 +10,7 @@ from agentkeep.store.events import EventsMixin
 from agentkeep.store.idempotency import IdempotencyMixin
 from agentkeep.store.messages import MessagesMixin
 from agentkeep.store.outbox import OutboxMixin
+from agentkeep.store.retention import RetentionMixin
 from agentkeep.store.spans import SpansMixin
 from agentkeep.store.states import StatesMixin
 from agentkeep.store.tasks import TasksMixin
@@ -29,6 +30,7 @@ class SqlStore(
     TrackersMixin,
     SpansMixin,
     CheckpointsMixin,
+    RetentionMixin,
 ):
     """The SQL store for SQLite (aiosqlite) and PostgreSQL (asyncpg)."""
 
