@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import ssl
 from dataclasses import dataclass
 
 import httpx
@@ -100,7 +101,15 @@ async def _send(
 
     async def run() -> tuple[int, bytes]:
         async with (
-            httpx.AsyncClient(timeout=TIMEOUT_SECONDS, follow_redirects=False) as http,
+            httpx.AsyncClient(
+                timeout=TIMEOUT_SECONDS,
+                follow_redirects=False,
+                # No proxies from the environment: a proxy would resolve the host itself
+                # and undo the address check. The system CA store (OpenSSL honours
+                # SSL_CERT_FILE for a private CA).
+                trust_env=False,
+                verify=ssl.create_default_context(),
+            ) as http,
             http.stream(
                 method,
                 target.url.copy_with(host=target.address),
