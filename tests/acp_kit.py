@@ -22,6 +22,9 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 
+from agentkeep.examples import echo, greeter
+from agentkeep.examples.base import ExampleAgent
+
 # ------------------------------------------------------------------ the app on a real port
 
 
@@ -161,6 +164,37 @@ async def await_registered(agent: AgentProcess, timeout: float = 30) -> AgentPro
             await asyncio.sleep(0.05)
     agent.stop()
     raise RuntimeError(f"agent {agent.name} did not register:\n{agent.output()}")
+
+
+# ------------------------------------------------------------------ example agents in-process
+
+
+@dataclass
+class InProcessAgent:
+    """An example agent served in the test's event loop; ``received()`` as the process's."""
+
+    name: str
+    url: str
+    agent: ExampleAgent
+
+    def received(self) -> list[dict[str, Any]]:
+        return list(self.agent.received)
+
+
+@contextlib.asynccontextmanager
+async def in_process_agent(
+    server_url: str, name: str, kind: str, key: str | None = None
+) -> AsyncIterator[InProcessAgent]:
+    """Bind the example agent's app, then register it with ``key`` (as the process does)."""
+    agent = (echo if kind == "sync" else greeter).build(server_url, name)
+    async with httpx.AsyncClient(base_url=server_url, timeout=30) as http:
+        agent.http = http
+        async with live_server(agent.app()) as url:
+            try:
+                await agent.register(url, key)
+            except httpx.HTTPError as exc:
+                raise RuntimeError(f"registration of {name} failed: {exc}") from None
+            yield InProcessAgent(name, url, agent)
 
 
 # ------------------------------------------------------------------ misbehaving agents

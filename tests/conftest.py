@@ -44,6 +44,17 @@ def _clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name)
 
 
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """One line per skip reason with its count, instead of one line per skipped test."""
+    reasons: dict[str, int] = {}
+    for report in terminalreporter.stats.get("skipped", []):
+        raw = str(report.longrepr[2]) if isinstance(report.longrepr, tuple) else "skipped"
+        reason = raw.removeprefix("Skipped: ")
+        reasons[reason] = reasons.get(reason, 0) + 1
+    for reason, count in sorted(reasons.items()):
+        terminalreporter.write_line(f"skipped {count}: {reason}")
+
+
 def service_url(var: str) -> str:
     url = os.environ.get(var)
     if not url:

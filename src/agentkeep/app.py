@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agentkeep import background, errors, relay, sweeper
 from agentkeep.acp import runtime as acp_runtime
+from agentkeep.acp.client import AgentClient
 from agentkeep.api import (
     agents,
     checkpoints,
@@ -31,9 +32,6 @@ from agentkeep.api import (
     responses,
     retention,
     rpc,
-    rpc_control,
-    rpc_tasks,
-    rpc_turns,
     spans,
     states,
     streams,
@@ -48,13 +46,12 @@ from agentkeep.bus.memory import InMemoryBus
 from agentkeep.bus.redis import RedisStreamsBus
 from agentkeep.fanout import Fanout
 from agentkeep.lifecycle import Lifecycle
+from agentkeep.rpc.context import Services
 from agentkeep.settings import CONTRACT_VERSION, Settings
 from agentkeep.store import SqlStore
+from agentkeep.store.changes import Change
 
 log = logging.getLogger(__name__)
-
-# Imported for their side effect: they register the JSON-RPC methods in ``rpc.METHODS``.
-_ = (rpc_tasks, rpc_turns, rpc_control)
 
 
 class BodyLimit:
@@ -138,7 +135,7 @@ def create_app(
     *,
     store: SqlStore | None = None,
     bus: EventBus | None = None,
-    agent_client: Any = None,
+    agent_client: AgentClient | None = None,
     http: httpx.AsyncClient | None = None,
 ) -> FastAPI:
     """Build the ASGI app. Injected collaborators are used as given and not closed."""
@@ -150,6 +147,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.probes = set()  # readiness probes still running (see ``health._check``)
     app.state.metrics_registry = CollectorRegistry()
     app.state.count_change = _change_counter(app.state.metrics_registry)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
@@ -174,7 +172,7 @@ def _lifespan(
     settings: Settings,
     store: SqlStore | None,
     bus: EventBus | None,
-    agent_client: Any,
+    agent_client: AgentClient | None,
     http: httpx.AsyncClient | None,
 ) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
     """Build what was not injected, put it on ``app.state``, and tear it down in reverse."""
@@ -189,6 +187,8 @@ def _lifespan(
                 own_store, default_timeout_seconds=settings.default_task_timeout_seconds
             )
             app.state.store = own_store
+            # Pushed after the store's close, so it runs before it (last in, first out).
+            stack.push_async_callback(health.drain_probes, app.state.probes)
             app.state.lifecycle = lifecycle
             own_bus = bus or _make_bus(settings)
             if bus is None:
@@ -203,6 +203,9 @@ def _lifespan(
                 lifecycle,
                 agent_client=agent_client,
                 http=http,
+            )
+            app.state.rpc_services = Services(
+                own_store, lifecycle, own_bus, app.state.agent_client, settings
             )
             app.state.fanout = await _start_streams(stack, settings, lifecycle, own_bus)
             if settings.background_workers:
@@ -253,7 +256,7 @@ def _change_counter(registry: CollectorRegistry) -> Any:
         registry=registry,
     )
 
-    async def count(row: dict[str, Any], _actor: str) -> None:
+    async def count(row: dict[str, Any], _change: Change) -> None:
         counter.labels(row["status"]).inc()
 
     return count

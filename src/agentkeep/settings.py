@@ -86,10 +86,6 @@ class Settings(BaseSettings):
         """Configured API keys, key → name."""
         return parse_api_keys(self.api_keys) if self.api_keys else {}
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
 
 #: Values that look like someone forgot to set a real secret.
 _PLACEHOLDERS = frozenset({"changeme", "change-me", "secret", "password", "key", "apikey"})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 
 from agentkeep import background
 from agentkeep.domain import models
@@ -16,10 +17,11 @@ from agentkeep.lifecycle import Lifecycle
 log = logging.getLogger(__name__)
 
 
-async def sweep_once(lifecycle: Lifecycle) -> int:
-    """Time out every overdue task; return how many this call changed."""
+async def sweep_once(lifecycle: Lifecycle, now: datetime | None = None) -> int:
+    """Time out every task overdue at ``now`` (default: the clock); return how many this
+    call changed."""
     changed = 0
-    for task_id in await lifecycle.store.overdue_task_ids(models.utcnow()):
+    for task_id in await lifecycle.store.overdue_task_ids(now or models.utcnow()):
         if await lifecycle.time_out(task_id) is not None:
             changed += 1
     return changed

@@ -129,7 +129,7 @@ async def test_deadline_tells_the_agent(live: Live, example_agent: Any) -> None:
     greeter = await example_agent("async")
     timed_out = asyncio.Event()
 
-    async def watch(row: dict[str, Any], actor: str) -> None:
+    async def watch(row: dict[str, Any], _change: object) -> None:
         if row["status"] == "TIMED_OUT":
             timed_out.set()
 

@@ -20,8 +20,8 @@ def acp_settings(db_url: str) -> Settings:
 
 async def test_agents_work_with_auth_on(live: Live, example_agent: Any) -> None:
     live.http.headers["x-api-key"] = API_KEY
-    greeter = await example_agent("async", env={"AGENT_API_KEY": API_KEY})
-    echo = await example_agent("sync", env={"AGENT_API_KEY": API_KEY})
+    greeter = await example_agent("async", key=API_KEY)
+    echo = await example_agent("sync", key=API_KEY)
     task = (await live.rpc(greeter.name, "task/create"))["result"]
     # The greeting was posted with the greeter's own agent key, on its own task.
     assert len(await live.messages(task["id"])) == 1

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from agentkeep.settings import Settings
+from tests.acp.conftest import short_timeouts
 from tests.acp_kit import (
     STREAM_HEAD,
     Live,
@@ -19,6 +21,12 @@ from tests.acp_kit import (
     rpc_ok,
     send,
 )
+
+
+@pytest.fixture
+def acp_settings(db_url: str) -> Settings:
+    # These agents time out on purpose: wait one second, not the default fifteen.
+    return short_timeouts(db_url)
 
 
 async def never(request: dict[str, Any], writer: asyncio.StreamWriter) -> None:

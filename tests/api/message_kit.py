@@ -19,14 +19,6 @@ async def post_message(client: httpx.AsyncClient, task_id: str, **body: Any) -> 
     return dict(r.json())
 
 
-def assert_error(r: httpx.Response, code: int, message: str | None = None) -> None:
-    assert r.status_code == code, r.text
-    body = r.json()
-    assert set(body) == {"message", "code", "data"} and body["code"] == code
-    if message is not None:
-        assert body["message"] == message
-
-
 async def all_messages(client: httpx.AsyncClient, task_id: str) -> list[dict[str, Any]]:
     r = await client.get("/messages", params={"task_id": task_id, "limit": 1000})
     assert r.status_code == 200, r.text

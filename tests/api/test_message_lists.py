@@ -10,7 +10,8 @@ import orjson
 import pytest
 from agentex.types import MessageListPaginatedResponse, TaskMessage
 
-from tests.api.message_kit import assert_error, post_message, text
+from tests.api.message_kit import post_message, text
+from tests.assertions import assert_error
 
 
 async def test_list_pages_and_orders(client: httpx.AsyncClient, task_factory: Any) -> None:

@@ -16,7 +16,8 @@ from agentkeep.app import create_app
 from agentkeep.bus.memory import InMemoryBus
 from agentkeep.settings import Settings
 from agentkeep.store import SqlStore
-from tests.api.message_kit import all_messages, assert_error, post_message, text
+from tests.api.message_kit import all_messages, post_message, text
+from tests.assertions import assert_error
 from tests.conftest import running_app
 
 

@@ -9,13 +9,7 @@ import httpx
 import pytest
 from agentex.types import State
 
-
-def assert_error(r: httpx.Response, code: int, message: str | None = None) -> None:
-    assert r.status_code == code, r.text
-    body = r.json()
-    assert set(body) == {"message", "code", "data"} and body["code"] == code
-    if message is not None:
-        assert body["message"] == message
+from tests.assertions import assert_error
 
 
 @pytest.fixture

@@ -21,20 +21,34 @@ async def healthz() -> Response:
     return responses.json({"status": "ok"})
 
 
-async def _check(probe: Callable[[], Awaitable[Any]]) -> str:
-    try:
-        await asyncio.wait_for(probe(), CHECK_TIMEOUT_SECONDS)
-    except Exception as exc:  # a failed dependency is reported, never raised
-        return f"error: {type(exc).__name__}"
-    return "ok"
+async def _check(probe: Callable[[], Awaitable[Any]], pending: set[asyncio.Task[Any]]) -> str:
+    """Run ``probe``; report an error or a timeout, never raise.
+
+    A probe that outlives the timeout is left to finish, not cancelled: cancelling a
+    driver call mid-flight strands aiosqlite's worker thread, which then reports to a loop
+    that may be closed. ``pending`` keeps it referenced until the app shuts down.
+    """
+    task: asyncio.Task[Any] = asyncio.ensure_future(probe())
+    pending.add(task)
+    task.add_done_callback(pending.discard)
+    done, _ = await asyncio.wait({task}, timeout=CHECK_TIMEOUT_SECONDS)
+    if not done:
+        return "error: timed out"
+    exc = task.exception()
+    return "ok" if exc is None else f"error: {type(exc).__name__}"
+
+
+async def drain_probes(pending: set[asyncio.Task[Any]]) -> None:
+    """Wait for probes still running (at shutdown, before the store closes)."""
+    if pending:
+        await asyncio.wait(list(pending))
 
 
 async def _ready(request: Request) -> Response:
     state = request.app.state
-    checks = {"database": await _check(state.store.ping)}
-    bus = getattr(state, "bus", None)
-    if bus is not None and hasattr(bus, "ping"):
-        checks["redis" if state.settings.redis_url else "bus"] = await _check(bus.ping)
+    pending: set[asyncio.Task[Any]] = state.probes
+    checks = {"database": await _check(state.store.ping, pending)}
+    checks["redis" if state.settings.redis_url else "bus"] = await _check(state.bus.ping, pending)
     ok = all(v == "ok" for v in checks.values())
     body = {"status": "ok" if ok else "degraded", "checks": checks}
     return responses.json(body, 200 if ok else 503)

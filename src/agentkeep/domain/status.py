@@ -1,6 +1,6 @@
 """The task status machine: the one place that lists statuses and the moves between them.
 
-Every other module asks this one (``can_transition``, ``sources_for``, ``TERMINAL``) instead
+Every other module asks this one (``sources_for``, ``TERMINAL``, ``CLOSED_TO_TURNS``) instead
 of spelling statuses out, so adding a status is a one-file change. A status added later is
 terminal unless it is added to ``NON_TERMINAL``.
 """
@@ -55,14 +55,13 @@ VERBS: dict[str, tuple[TaskStatus, str]] = {
 #: The actor recorded when an agent error fails a task; only such failures may resume.
 AGENT_ERROR_ACTOR = "system:acp"
 
+#: The history reason of a resume by a new turn (INTERRUPTED, or FAILED by an agent error).
+RESUMED_REASON = "Task resumed on next turn"
+
 
 def sources_for(target: TaskStatus) -> frozenset[TaskStatus]:
     """The statuses from which ``target`` may be reached."""
     return ALLOWED_SOURCES.get(target, frozenset())
-
-
-def can_transition(src: TaskStatus, dst: TaskStatus) -> bool:
-    return src in sources_for(dst)
 
 
 def is_terminal(status: str) -> bool:

@@ -33,6 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 
 from agentkeep.domain import status
+from agentkeep.domain.agents import AcpType, AgentStatus
 
 metadata = MetaData(
     naming_convention={
@@ -84,8 +85,8 @@ def _timestamps() -> list[Column[Any]]:
     ]
 
 
-AGENT_STATUSES = {"Ready", "Failed", "Unknown", "Deleted", "Unhealthy", "BuildOnly"}
-ACP_TYPES = {"sync", "async", "agentic"}
+AGENT_STATUSES = {str(s) for s in AgentStatus}
+ACP_TYPES = {str(t) for t in AcpType}
 
 agents = Table(
     "agents",

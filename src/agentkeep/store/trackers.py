@@ -41,14 +41,6 @@ class TrackersMixin(SqlBase):
             r = (await conn.execute(select(trackers).where(trackers.c.id == tracker_id))).first()
         return row_dict(r) if r else None
 
-    async def get_tracker_for(self, task_id: str, agent_id: str) -> dict[str, Any] | None:
-        stmt = select(trackers).where(
-            trackers.c.task_id == task_id, trackers.c.agent_id == agent_id
-        )
-        async with self.read() as conn:
-            r = (await conn.execute(stmt)).first()
-        return row_dict(r) if r else None
-
     async def list_trackers(self, q: TrackerQuery) -> list[dict[str, Any]]:
         stmt = select(trackers)
         if q.task_id is not None:
