@@ -46,6 +46,7 @@ from agentkeep.bus.memory import InMemoryBus
 from agentkeep.bus.redis import RedisStreamsBus
 from agentkeep.fanout import Fanout
 from agentkeep.lifecycle import Lifecycle
+from agentkeep.retention import sweep as retention_sweep
 from agentkeep.rpc.context import Services
 from agentkeep.settings import CONTRACT_VERSION, Settings
 from agentkeep.store import SqlStore
@@ -215,6 +216,12 @@ def _lifespan(
                     name="agentkeep-sweeper",
                 )
                 stack.push_async_callback(background.finish, sweep)
+                if settings.retention_sweep_cron:
+                    retention = asyncio.create_task(
+                        retention_sweep.run(own_store, settings, stop),
+                        name="agentkeep-retention-sweep",
+                    )
+                    stack.push_async_callback(background.finish, retention)
                 stack.callback(stop.set)
             yield
 

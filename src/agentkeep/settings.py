@@ -71,6 +71,20 @@ class Settings(BaseSettings):
             parse_api_keys(value)
         return value
 
+    @field_validator("retention_sweep_cron")
+    @classmethod
+    def _five_field_cron(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from croniter import croniter  # only when a sweep is configured
+
+        if len(value.split()) != 5 or not croniter.is_valid(value):
+            raise ValueError(
+                "AGENTKEEP_RETENTION_SWEEP_CRON must be a five-field cron expression "
+                "such as '0 4 * * *' (UTC)"
+            )
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _known_driver(cls, value: str) -> str:

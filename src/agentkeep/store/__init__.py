@@ -13,6 +13,7 @@ from agentkeep.store.outbox import OutboxMixin
 from agentkeep.store.retention import RetentionMixin
 from agentkeep.store.spans import SpansMixin
 from agentkeep.store.states import StatesMixin
+from agentkeep.store.system_jobs import SystemJobsMixin
 from agentkeep.store.tasks import TasksMixin
 from agentkeep.store.trackers import TrackersMixin
 
@@ -31,6 +32,7 @@ class SqlStore(
     SpansMixin,
     CheckpointsMixin,
     RetentionMixin,
+    SystemJobsMixin,
 ):
     """The SQL store for SQLite (aiosqlite) and PostgreSQL (asyncpg)."""
 

@@ -46,27 +46,43 @@ class RetentionMixin(SqlBase):
             }
 
     async def clean_task(
-        self, task_id: str, *, force: bool, idle_days: int, now: datetime | None = None
+        self,
+        task_id: str,
+        *,
+        force: bool,
+        idle_days: int,
+        now: datetime | None = None,
+        abandoned: bool = False,
+        dry_run: bool = False,
     ) -> dict[str, Any]:
-        """Delete the task's content; raise ``BadRequest`` (nothing changed) when refused."""
+        """Delete the task's content; raise ``BadRequest`` (nothing changed) when refused.
+
+        ``abandoned`` (the sweep's stale RUNNING tasks) skips the status and
+        unprocessed-events checks; ``dry_run`` does everything, then rolls back.
+        """
         now = now or models.utcnow()
-        async with self.write() as conn:
-            found = (
-                await conn.execute(select(tasks).where(tasks.c.id == task_id).with_for_update())
-            ).first()
-            if found is None:
-                raise errors.NotFound.by_id(task_id)
-            task = row_dict(found)
-            if task["cleaned_at"] is not None:
-                return _result(task_id, task["cleaned_at"], [0, 0, 0, 0])
-            if task["status"] in status.NON_TERMINAL:
-                raise errors.BadRequest(
-                    f"Cannot clean task {task_id}: status is {task['status']} (active)"
-                )
-            if not force:
-                await _require_idle(conn, task, idle_days, now)
-            counts = await _delete_content(conn, task_id, now)
-            await _mark(conn, task, cleaned_at=now, now=now)
+        try:
+            async with self.write() as conn:
+                found = (
+                    await conn.execute(select(tasks).where(tasks.c.id == task_id).with_for_update())
+                ).first()
+                if found is None:
+                    raise errors.NotFound.by_id(task_id)
+                task = row_dict(found)
+                if task["cleaned_at"] is not None:
+                    return _result(task_id, task["cleaned_at"], [0, 0, 0, 0])
+                if task["status"] in status.NON_TERMINAL and not abandoned:
+                    raise errors.BadRequest(
+                        f"Cannot clean task {task_id}: status is {task['status']} (active)"
+                    )
+                if not force:
+                    await _require_idle(conn, task, idle_days, now)
+                counts = await _delete_content(conn, task_id, now, check_events=not abandoned)
+                await _mark(conn, task, cleaned_at=now, now=now)
+                if dry_run:
+                    raise _RolledBack(_result(task_id, now, counts))
+        except _RolledBack as done:
+            return done.result
         return _result(task_id, now, counts)
 
     async def rehydrate_task(
@@ -110,6 +126,13 @@ async def _require_agents(conn: AsyncConnection, sts: Sequence[dict[str, Any]]) 
             )
 
 
+class _RolledBack(Exception):
+    """Raised inside the transaction to undo a dry run; carries what it would have done."""
+
+    def __init__(self, result: dict[str, Any]) -> None:
+        self.result = result
+
+
 def _result(task_id: str, cleaned_at: datetime, counts: list[int]) -> dict[str, Any]:
     msgs, sts, evs, cps = counts
     return {
@@ -145,7 +168,9 @@ def _aware(value: Any) -> datetime | None:
     return None if value is None else models.as_utc(value)
 
 
-async def _delete_content(conn: AsyncConnection, task_id: str, now: datetime) -> list[int]:
+async def _delete_content(
+    conn: AsyncConnection, task_id: str, now: datetime, *, check_events: bool = True
+) -> list[int]:
     """Delete events (refusing unprocessed ones), messages, states, checkpoints."""
     cursors = {
         r.agent_id: r.last_processed_event_id
@@ -162,7 +187,7 @@ async def _delete_content(conn: AsyncConnection, task_id: str, now: datetime) ->
             .returning(events.c.id, events.c.agent_id, events.c.sequence_id)
         )
     ).all()
-    if _unprocessed(gone, cursors):
+    if check_events and _unprocessed(gone, cursors):
         # Raising inside the transaction rolls back every delete above.
         raise errors.BadRequest(f"Cannot clean task {task_id}: unprocessed events remain")
     await conn.execute(
