@@ -7,13 +7,13 @@ from typing import Any
 
 import httpx
 
+from tests import assertions
+
 
 def assert_error(r: httpx.Response, code: int, message: str | None = None) -> dict[str, Any]:
-    assert r.status_code == code, r.text
+    """``tests.assertions.assert_error``, returning the envelope for further checks."""
+    assertions.assert_error(r, code, message)
     body: dict[str, Any] = r.json()
-    assert set(body) == {"message", "code", "data"} and body["code"] == code
-    if message is not None:
-        assert body["message"] == message
     return body
 
 

@@ -63,7 +63,12 @@ class Graph:
     def close(self) -> None:
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.proc.stdin.close()  # end of commands: the script exits
-        self.proc.wait(30)
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            # The answers are all in; an SDK import that is slow to shut down is not ours.
+            self.proc.kill()
+            self.proc.wait()
         self.proc.stdout.close()
 
 
