@@ -212,6 +212,7 @@ def start_server(
                 return server
         time.sleep(0.1)
     proc.kill()
+    proc.wait()  # reaped here, or its ResourceWarning fails whichever test runs next
     raise RuntimeError(f"server did not start in {timeout:g} s:\n{server.output()}")
 
 

@@ -23,12 +23,14 @@ from agentkeep.acp import runtime as acp_runtime
 from agentkeep.acp.client import AgentClient
 from agentkeep.api import (
     agents,
+    checkpoints,
     docs,
     events,
     health,
     key_rotation,
     messages,
     responses,
+    retention,
     rpc,
     schedules,
     session,
@@ -39,6 +41,7 @@ from agentkeep.api import (
     tracker,
     transitions,
     wire,
+    workflows,
 )
 from agentkeep.api.fastpath import TaskReadFastPath
 from agentkeep.api.nulguard import NulGuard
@@ -49,6 +52,7 @@ from agentkeep.domain import jsonlimits
 from agentkeep.fanout import Fanout
 from agentkeep.lifecycle import Lifecycle
 from agentkeep.metrics import Metrics
+from agentkeep.retention import sweep as retention_sweep
 from agentkeep.rpc.context import Services
 from agentkeep.schedules.loop import Scheduler
 from agentkeep.schedules.metrics import SchedulerMetrics
@@ -179,7 +183,16 @@ def create_app(
     for module in (health, agents, rpc, tasks, transitions, streams, messages, states, events):
         declared = wire.RPC_RESPONSES if module is rpc else wire.ERRORS
         app.include_router(module.router, responses=declared)
-    for extra in (tracker, spans, key_rotation, session, schedules):
+    for extra in (
+        tracker,
+        spans,
+        key_rotation,
+        session,
+        schedules,
+        checkpoints,
+        retention,
+        workflows,
+    ):
         app.include_router(extra.router, responses=wire.ERRORS)
     docs.install(app)
     app.include_router(web.router)  # the UI: /ui, /ui/tasks/{id}, /ui/static/..., and / -> /ui
@@ -255,6 +268,12 @@ def _lifespan(
                     name="agentkeep-sweeper",
                 )
                 stack.push_async_callback(background.finish, sweep)
+                if settings.retention_sweep_cron:
+                    retention_job = asyncio.create_task(
+                        retention_sweep.run(own_store, settings, stop),
+                        name="agentkeep-retention-sweep",
+                    )
+                    stack.push_async_callback(background.finish, retention_job)
             _start_watchdog(stack, settings, own_store, own_bus, metrics, stop)
             stack.callback(stop.set)
             yield

@@ -88,7 +88,26 @@ class Settings(BaseSettings):
     #: How long a fire belongs to the process running it before another may resume it.
     schedule_lease_seconds: float = Field(120.0, gt=0)
 
-    @field_validator("redis_url", "api_keys", "agent_key_secret", "cors_origins", mode="before")
+    #: Retention URLs (``upload_url``, ``snapshot_url``) may resolve to private addresses.
+    retention_allow_private_urls: bool = False
+    #: The retention sweep's schedule (five-field cron, UTC); unset: no sweep.
+    retention_sweep_cron: str | None = None
+    #: Comma-separated agent names whose tasks the sweep cleans; empty: none.
+    retention_agents: str = ""
+    retention_idle_days: int = Field(7, ge=1)
+    #: RUNNING tasks idle this many days count as abandoned (0: never).
+    retention_stale_running_days: int = Field(0, ge=0)
+    #: The sweep only checks and logs what it would clean.
+    retention_dry_run: bool = True
+
+    @field_validator(
+        "redis_url",
+        "api_keys",
+        "agent_key_secret",
+        "cors_origins",
+        "retention_sweep_cron",
+        mode="before",
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -117,6 +136,20 @@ class Settings(BaseSettings):
                 "AGENTKEEP_METRICS_REQUIRE_KEY needs AGENTKEEP_API_KEYS: set API keys or unset it"
             )
         return self
+
+    @field_validator("retention_sweep_cron")
+    @classmethod
+    def _five_field_cron(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from croniter import croniter  # only when a sweep is configured
+
+        if len(value.split()) != 5 or not croniter.is_valid(value):
+            raise ValueError(
+                "AGENTKEEP_RETENTION_SWEEP_CRON must be a five-field cron expression "
+                "such as '0 4 * * *' (UTC)"
+            )
+        return value
 
     @field_validator("database_url")
     @classmethod

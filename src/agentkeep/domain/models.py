@@ -51,7 +51,8 @@ def utcnow() -> datetime:
 def task_wire(row: Row) -> dict[str, Any]:
     """The Task object: Agentex's fields plus ``version`` and ``deadline_at``."""
     out = {k: row[k] for k in TASK_FIELDS}
-    out["cleaned_at"] = None
+    # Set while a retention clean has removed the task's content (platform.md).
+    out["cleaned_at"] = row.get("cleaned_at")
     return out
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
+import agentkeep.store  # noqa: F401  (every table module registers its tables on ``metadata``)
 from agentkeep.store.tables import metadata
 
 

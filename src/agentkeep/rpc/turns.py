@@ -34,6 +34,9 @@ def refuse_closed(row: dict[str, Any]) -> None:
     """[fix] Agentex accepted turns in any status; finished tasks take no more."""
     if row["status"] in status.CLOSED_TO_TURNS:
         raise errors.BadRequest(f"Task {row['id']} is {row['status']} and cannot accept new turns.")
+    if row.get("cleaned_at") is not None:
+        # [fix] Retention removed the content: new turns would mix with a later restore.
+        raise errors.BadRequest(f"Task {row['id']} has been cleaned; rehydrate it first.")
 
 
 async def resume_for_turn(

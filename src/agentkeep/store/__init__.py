@@ -5,14 +5,17 @@ from __future__ import annotations
 from agentkeep.store.access import AccessMixin
 from agentkeep.store.agents import AgentsMixin
 from agentkeep.store.changes import ChangesMixin
+from agentkeep.store.checkpoints import CheckpointsMixin
 from agentkeep.store.events import EventsMixin
 from agentkeep.store.fires import FiresMixin
 from agentkeep.store.idempotency import IdempotencyMixin
 from agentkeep.store.messages import MessagesMixin
 from agentkeep.store.outbox import OutboxMixin
+from agentkeep.store.retention import RetentionMixin
 from agentkeep.store.schedules import SchedulesMixin
 from agentkeep.store.spans import SpansMixin
 from agentkeep.store.states import StatesMixin
+from agentkeep.store.system_jobs import SystemJobsMixin
 from agentkeep.store.tasks import TasksMixin
 from agentkeep.store.trackers import TrackersMixin
 
@@ -31,6 +34,9 @@ class SqlStore(
     SpansMixin,
     SchedulesMixin,
     FiresMixin,
+    CheckpointsMixin,
+    RetentionMixin,
+    SystemJobsMixin,
 ):
     """The SQL store for SQLite (aiosqlite) and PostgreSQL (asyncpg)."""
 

@@ -49,7 +49,7 @@ def outbox_payload(row: Mapping[str, Any]) -> str:
 def row_from_payload(payload: str) -> dict[str, Any]:
     """Parse an outbox payload back into a row (timestamps as UTC datetimes)."""
     row: dict[str, Any] = orjson.loads(payload)
-    for key in ("created_at", "updated_at", "deadline_at"):
+    for key in ("created_at", "updated_at", "deadline_at", "cleaned_at"):
         if isinstance(row.get(key), str):
             row[key] = datetime.fromisoformat(row[key]).astimezone(UTC)
     return row
@@ -270,7 +270,8 @@ def _outbox_from(source: Any) -> Any:
 
 def _create_statement() -> Any:
     """Postgres: insert a task, its link, tracker and history row in one statement."""
-    columns = [c.name for c in tasks.c if c.name != "prev_status"]
+    # A new task has no previous status and has never been cleaned.
+    columns = [c.name for c in tasks.c if c.name not in ("prev_status", "cleaned_at")]
     ins = (
         postgresql.insert(tasks)
         .values({name: bindparam(name, type_=tasks.c[name].type) for name in columns})

@@ -17,10 +17,10 @@ from sqlalchemy import and_, exists, func, literal, or_, select
 
 from agentkeep.domain import models
 from agentkeep.domain.fires import OPEN, FireStatus, TriggerType
+from agentkeep.store.schedule_tables import agent_run_schedules as schedules
+from agentkeep.store.schedule_tables import schedule_fires as fires
+from agentkeep.store.schedule_tables import schedule_skips
 from agentkeep.store.sql import SqlBase, row_dict
-from agentkeep.store.tables import agent_run_schedules as schedules
-from agentkeep.store.tables import schedule_fires as fires
-from agentkeep.store.tables import schedule_skips
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,9 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agentkeep import errors
 from agentkeep.domain import models
+from agentkeep.store.schedule_tables import agent_run_schedules as schedules
+from agentkeep.store.schedule_tables import schedule_skips
 from agentkeep.store.sql import SqlBase, row_dict
-from agentkeep.store.tables import agent_run_schedules as schedules
-from agentkeep.store.tables import schedule_skips
 
 
 @dataclass(slots=True)

@@ -14,7 +14,6 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
-    Boolean,
     CheckConstraint,
     Column,
     DateTime,
@@ -22,6 +21,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -34,7 +34,6 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from agentkeep.domain import status
 from agentkeep.domain.agents import AcpType, AgentStatus
-from agentkeep.domain.fires import FireStatus, TriggerType
 
 metadata = MetaData(
     naming_convention={
@@ -139,6 +138,8 @@ tasks = Table(
     Column("deadline_at", UTCDateTime()),
     # The agent whose key created this task over RPC: that key may reach it over REST.
     Column("creator_agent_id", Id),
+    # Set by a retention clean (content deleted), cleared by rehydrate.
+    Column("cleaned_at", UTCDateTime()),
     *_timestamps(),
     _status_check("status", {s.value for s in status.TaskStatus}, "status"),
     Index("ix_tasks_updated_at", "updated_at", "created_at"),
@@ -270,81 +271,58 @@ spans = Table(
     Index("ix_spans_task_id", "task_id"),
 )
 
-# ----------------------------------------------------------------------------- schedules
+# ------------------------------------------------------------------ LangGraph checkpoints
+# The storage behind agentex-sdk's HTTP checkpointer. "Latest" is the greatest
+# checkpoint id, so ids must compare bytewise: SQLite's default BINARY collation does,
+# Postgres needs COLLATE "C" (its default collation follows the locale).
+CheckpointId = Text().with_variant(Text(collation="C"), "postgresql")
+Bytes = LargeBinary()
 
-FIRE_STATUSES = {str(s) for s in FireStatus}
-TRIGGER_TYPES = {str(t) for t in TriggerType}
-
-agent_run_schedules = Table(
-    "agent_run_schedules",
+checkpoints = Table(
+    "checkpoints",
     metadata,
-    Column("id", Id, primary_key=True),
-    Column("agent_id", Id, ForeignKey("agents.id"), nullable=False),
-    Column("name", String(64), nullable=False),
-    Column("description", Text),
-    Column("cron_expression", String(255)),
-    Column("interval_seconds", BigInteger),
-    Column("timezone", String(64), nullable=False),
-    Column("start_at", UTCDateTime()),
-    Column("end_at", UTCDateTime()),
-    Column("paused", Boolean, nullable=False),
-    Column("state_note", Text),
-    Column("task_params", JSONType),
-    Column("task_metadata", JSONType),
-    Column("initial_input", JSONType, nullable=False),
-    Column("creator_principal", JSONType, nullable=False),
-    # The scheduler's claim: null while paused or when no cadence time is left.
-    Column("next_fire_at", UTCDateTime()),
-    # Bumped by every write, so a claim that read an older row loses its compare-and-set.
-    Column("version", Integer, nullable=False),
-    Column("num_actions_taken", Integer, nullable=False),
-    Column("last_action_time", UTCDateTime()),
-    *_timestamps(),
-    Column("deleted_at", UTCDateTime()),
-    Index("ix_agent_run_schedules_agent_created", "agent_id", "created_at"),
-    Index("ix_agent_run_schedules_next_fire_at", "next_fire_at"),
-    # Names are unique among live schedules only: a deleted one frees its name.
-    Index(
-        "uq_agent_run_schedules_live_name",
-        "agent_id",
-        "name",
-        unique=True,
-        postgresql_where=text("deleted_at IS NULL"),
-        sqlite_where=text("deleted_at IS NULL"),
-    ),
+    Column("thread_id", Text, primary_key=True),
+    Column("checkpoint_ns", Text, primary_key=True),
+    Column("checkpoint_id", CheckpointId, primary_key=True),
+    Column("parent_checkpoint_id", CheckpointId),
+    Column("checkpoint", JSONType, nullable=False),
+    Column("metadata", JSONType, nullable=False),
 )
 
-schedule_skips = Table(
-    "schedule_skips",
+checkpoint_blobs = Table(
+    "checkpoint_blobs",
     metadata,
-    Column("schedule_id", Id, ForeignKey("agent_run_schedules.id"), primary_key=True),
-    Column("skipped_time", UTCDateTime(), primary_key=True),
-    Column("created_at", UTCDateTime(), nullable=False),
+    Column("thread_id", Text, primary_key=True),
+    Column("checkpoint_ns", Text, primary_key=True),
+    Column("channel", Text, primary_key=True),
+    Column("version", Text, primary_key=True),
+    Column("type", Text, nullable=False),
+    Column("blob", Bytes),
 )
 
-schedule_fires = Table(
-    "schedule_fires",
+checkpoint_writes = Table(
+    "checkpoint_writes",
     metadata,
-    Column("id", Id, primary_key=True),
-    Column("schedule_id", Id, ForeignKey("agent_run_schedules.id"), nullable=False),
-    Column("fire_id", String(255), nullable=False),
-    Column("trigger_type", String(16), nullable=False),
-    Column("nominal_time", UTCDateTime(), nullable=False),
-    Column("status", String(16), nullable=False),
-    Column("reason", Text),
-    Column("task_id", Id),
-    Column("attempts", Integer, nullable=False),
-    # A running fire belongs to its runner until then; past it, any process may resume it.
-    Column("lease_until", UTCDateTime()),
-    # A failed attempt waits until then before the next one (backoff).
-    Column("next_attempt_at", UTCDateTime()),
-    Column("created_at", UTCDateTime(), nullable=False),
-    Column("started_at", UTCDateTime()),
-    Column("finished_at", UTCDateTime()),
-    # The final guarantee of one fire per nominal time, whatever the claims did.
-    UniqueConstraint("schedule_id", "nominal_time", name="uq_schedule_fires_nominal"),
-    Index("ix_schedule_fires_schedule_created", "schedule_id", "created_at"),
-    Index("ix_schedule_fires_status", "status", "next_attempt_at"),
-    _status_check("status", FIRE_STATUSES, "status"),
-    _status_check("trigger_type", TRIGGER_TYPES, "trigger_type"),
+    Column("thread_id", Text, primary_key=True),
+    Column("checkpoint_ns", Text, primary_key=True),
+    Column("checkpoint_id", CheckpointId, primary_key=True),
+    Column("task_id", Text, primary_key=True),
+    Column("idx", Integer, primary_key=True, autoincrement=False),
+    Column("channel", Text, nullable=False),
+    Column("type", Text),
+    Column("blob", Bytes, nullable=False),
+    Column("task_path", Text, nullable=False, server_default=""),
+)
+
+# ------------------------------------------------------------------ periodic system jobs
+# One row per job (the retention sweep): processes claim a run by compare-and-set on
+# ``version``, so each run happens once however many processes are up.
+system_jobs = Table(
+    "system_jobs",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("next_run_at", UTCDateTime()),
+    Column("version", Integer, nullable=False, server_default="0"),
+    Column("last_run_at", UTCDateTime()),
+    Column("last_result", JSONType),
 )

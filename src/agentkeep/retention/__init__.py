@@ -1,0 +1,3 @@
+"""Task retention: snapshot transfers behind the URL guard, and the periodic sweep."""
+
+from __future__ import annotations
