@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from agentkeep.store.access import AccessMixin
+from agentkeep.store.agent_api_keys import AgentApiKeysMixin
 from agentkeep.store.agents import AgentsMixin
 from agentkeep.store.changes import ChangesMixin
+from agentkeep.store.deployments import DeploymentsMixin
 from agentkeep.store.events import EventsMixin
 from agentkeep.store.idempotency import IdempotencyMixin
 from agentkeep.store.messages import MessagesMixin
@@ -27,6 +29,8 @@ class SqlStore(
     EventsMixin,
     TrackersMixin,
     SpansMixin,
+    DeploymentsMixin,
+    AgentApiKeysMixin,
 ):
     """The SQL store for SQLite (aiosqlite) and PostgreSQL (asyncpg)."""
 
