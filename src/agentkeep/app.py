@@ -23,8 +23,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from agentkeep import background, errors, relay, sweeper
 from agentkeep.acp import runtime as acp_runtime
 from agentkeep.api import (
+    agent_keys,
     agents,
+    deployment_history,
+    deployments,
     events,
+    forwarding,
     health,
     messages,
     responses,
@@ -38,6 +42,7 @@ from agentkeep.api import (
     tasks,
     tracker,
     transitions,
+    webhooks,
 )
 from agentkeep.api.fastpath import TaskReadFastPath
 from agentkeep.bus.base import EventBus
@@ -153,10 +158,14 @@ def create_app(
     # Added last, so outermost: the plain task read skips the router entirely.
     app.add_middleware(TaskReadFastPath)
     _install_error_handlers(app)
+    # The forward ingress first: its paths must never be read as ``/agents/{agent_id}/…``.
+    app.include_router(forwarding.router)
     for module in (health, agents, rpc, tasks, transitions, streams, messages, states, events):
         app.include_router(module.router)
     app.include_router(tracker.router)
     app.include_router(spans.router)
+    for platform in (deployments, deployment_history, webhooks, agent_keys):
+        app.include_router(platform.router)
 
     @app.get("/docs", include_in_schema=False)
     async def _docs() -> Response:

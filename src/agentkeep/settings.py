@@ -47,8 +47,12 @@ class Settings(BaseSettings):
     log_level: str = "info"
     #: On SIGTERM, how long open requests (SSE streams included) may take to finish.
     shutdown_grace_seconds: int = Field(5, ge=0)
+    #: The server's public base URL: ``webhook_url`` of webhook triggers is built on it.
+    public_url: str | None = None
+    #: The forward ingress: how long an agent may take to connect and between reads.
+    forward_timeout_seconds: float = Field(15.0, gt=0)
 
-    @field_validator("redis_url", "api_keys", mode="before")
+    @field_validator("redis_url", "api_keys", "public_url", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

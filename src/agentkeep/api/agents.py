@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from agentkeep import errors
 from agentkeep.api import responses
-from agentkeep.api.deps import PrincipalDep, SettingsDep, StoreDep, store_of
+from agentkeep.api.deps import PrincipalDep, SettingsDep, StoreDep, agent_for_key, store_of
 from agentkeep.api.schemas import AgentRegister, AgentRegisterBuild
 from agentkeep.domain import models
 from agentkeep.store import SqlStore
@@ -60,8 +60,8 @@ async def _may_register(request: Request, settings: SettingsDep, body: AgentRegi
         return
     agent_key = request.headers.get("x-agent-api-key")
     if agent_key:
-        store = store_of(request)
-        owner = await store.agent_by_key(agent_key)
+        found = await agent_for_key(store_of(request), agent_key)
+        owner = found[0] if found else None
         # The key re-registers its own agent only: named by id, or by its current name.
         if owner is not None and (
             owner["id"] == body.agent_id

@@ -1,0 +1,68 @@
+"""Deployment history: ``GET /deployment-history`` and ``/deployment-history/{id}``.
+
+Records are written by registrations (``store.registrations``); these routes only read.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from agentkeep import errors
+from agentkeep.api import paging, responses
+from agentkeep.api.deployments import own_agent_only
+from agentkeep.api.deps import PrincipalDep, StoreDep
+from agentkeep.domain import models
+from agentkeep.store.deployments import HISTORY_ORDER_FIELDS
+
+router = APIRouter(tags=["deployment-history"])
+VERB = "list deployment history"
+
+
+@router.get("/deployment-history")
+async def list_history(
+    store: StoreDep,
+    principal: PrincipalDep,
+    agent_id: str | None = None,
+    agent_name: str | None = None,
+    limit: paging.Limit = paging.DEFAULT_LIMIT,
+    page_number: paging.PageNumber = 1,
+    order_by: str | None = None,
+    order_direction: str = "desc",
+) -> Response:
+    if agent_id is None and agent_name is None:
+        raise errors.BadRequest(f"Either 'agent_id' or 'agent_name' must be provided to {VERB}.")
+    if agent_id is not None and agent_name is not None:
+        raise errors.BadRequest(
+            f"Only one of 'agent_id' or 'agent_name' should be provided to {VERB}."
+        )
+    if agent_id is not None:
+        own_agent_only(principal, agent_id)
+        agent = await store.get_agent(agent_id)
+        if agent is None:
+            raise errors.NotFound.by_id(agent_id)
+    else:
+        assert agent_name is not None
+        agent = await store.get_agent_by_name(agent_name)
+        if agent is None or (
+            principal.scoped and principal.agent and principal.agent["id"] != agent["id"]
+        ):
+            raise errors.NotFound.by_name(agent_name)
+    rows = await store.list_deployment_history(
+        agent["id"],
+        limit=paging.limit_or_default(limit),
+        page_number=page_number,
+        order_by=paging.order_field(
+            order_by, HISTORY_ORDER_FIELDS, "deployment_timestamp", "deployment history"
+        ),
+        descending=paging.descending(order_direction),
+    )
+    return responses.json([models.deployment_history_wire(r) for r in rows])
+
+
+@router.get("/deployment-history/{record_id}")
+async def get_history(record_id: str, store: StoreDep, principal: PrincipalDep) -> Response:
+    row = await store.get_deployment_history(record_id)
+    agent = principal.agent
+    if row is None or (principal.scoped and agent is not None and agent["id"] != row["agent_id"]):
+        raise errors.NotFound(f"Deployment not found: Item with id '{record_id}' does not exist.")
+    return responses.json(models.deployment_history_wire(row))
