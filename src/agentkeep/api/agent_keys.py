@@ -111,7 +111,8 @@ async def _by_name(
     return row
 
 
-@router.get("/agent_api_keys/name/{name}")
+# ``:path``: github keys are named after repositories, ``owner/name``.
+@router.get("/agent_api_keys/name/{name:path}")
 async def get_key_by_name(
     name: str,
     store: StoreDep,
@@ -125,7 +126,7 @@ async def get_key_by_name(
     return responses.json(models.agent_api_key_wire(row))
 
 
-@router.delete("/agent_api_keys/name/{api_key_name}")
+@router.delete("/agent_api_keys/name/{api_key_name:path}")
 async def delete_key_by_name(
     api_key_name: str,
     store: StoreDep,
