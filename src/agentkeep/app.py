@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agentkeep import background, errors, relay, sweeper
 from agentkeep.acp import runtime as acp_runtime
+from agentkeep.acp.client import AgentClient
 from agentkeep.api import (
     agent_keys,
     agents,
@@ -33,9 +34,6 @@ from agentkeep.api import (
     messages,
     responses,
     rpc,
-    rpc_control,
-    rpc_tasks,
-    rpc_turns,
     spans,
     states,
     streams,
@@ -50,13 +48,12 @@ from agentkeep.bus.memory import InMemoryBus
 from agentkeep.bus.redis import RedisStreamsBus
 from agentkeep.fanout import Fanout
 from agentkeep.lifecycle import Lifecycle
+from agentkeep.rpc.context import Services
 from agentkeep.settings import CONTRACT_VERSION, Settings
 from agentkeep.store import SqlStore
+from agentkeep.store.changes import Change
 
 log = logging.getLogger(__name__)
-
-# Imported for their side effect: they register the JSON-RPC methods in ``rpc.METHODS``.
-_ = (rpc_tasks, rpc_turns, rpc_control)
 
 
 class BodyLimit:
@@ -140,7 +137,7 @@ def create_app(
     *,
     store: SqlStore | None = None,
     bus: EventBus | None = None,
-    agent_client: Any = None,
+    agent_client: AgentClient | None = None,
     http: httpx.AsyncClient | None = None,
 ) -> FastAPI:
     """Build the ASGI app. Injected collaborators are used as given and not closed."""
@@ -178,7 +175,7 @@ def _lifespan(
     settings: Settings,
     store: SqlStore | None,
     bus: EventBus | None,
-    agent_client: Any,
+    agent_client: AgentClient | None,
     http: httpx.AsyncClient | None,
 ) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
     """Build what was not injected, put it on ``app.state``, and tear it down in reverse."""
@@ -207,6 +204,9 @@ def _lifespan(
                 lifecycle,
                 agent_client=agent_client,
                 http=http,
+            )
+            app.state.rpc_services = Services(
+                own_store, lifecycle, own_bus, app.state.agent_client, settings
             )
             app.state.fanout = await _start_streams(stack, settings, lifecycle, own_bus)
             if settings.background_workers:
@@ -257,7 +257,7 @@ def _change_counter(registry: CollectorRegistry) -> Any:
         registry=registry,
     )
 
-    async def count(row: dict[str, Any], _actor: str) -> None:
+    async def count(row: dict[str, Any], _change: Change) -> None:
         counter.labels(row["status"]).inc()
 
     return count

@@ -8,6 +8,7 @@ to another writer.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -21,8 +22,8 @@ from agentkeep.store.tasks import Change
 
 log = logging.getLogger(__name__)
 
-#: Called after a change commits, with the new row and the actor that made it.
-AfterCommit = Callable[[dict[str, Any], str], Awaitable[None]]
+#: Called after a change commits, with the new row and the change (actor, reason, …).
+AfterCommit = Callable[[dict[str, Any], Change], Awaitable[None]]
 
 DEADLINE_REASON = "Task exceeded its deadline"
 DEADLINE_ACTOR = "system:deadline"
@@ -38,10 +39,10 @@ class Lifecycle:
         """Register a hook run after every committed change (relay wake-up, agent notice)."""
         self._after_commit.append(hook)
 
-    async def _committed(self, row: dict[str, Any], actor: str) -> None:
+    async def _committed(self, row: dict[str, Any], change: Change) -> None:
         for hook in self._after_commit:
             try:
-                await hook(row, actor)
+                await hook(row, change)
             except Exception:
                 # A hook is best effort by contract: the change is committed and the outbox
                 # guarantees its announcement, so a hook failure must not fail the request.
@@ -57,7 +58,7 @@ class Lifecycle:
     ) -> dict[str, Any]:
         """A REST transition (``complete``, ``cancel``, …, ``interrupt``)."""
         target, default_reason = status.VERBS[verb]
-        change = Change(change.actor, change.request_id, change.reason or default_reason)
+        change = dataclasses.replace(change, reason=change.reason or default_reason)
         return await self.transition(task_id, target, change, expected_version=expected_version)
 
     async def transition(
@@ -77,7 +78,7 @@ class Lifecycle:
         if row is None:
             await self._explain_refusal(task_id, target, sources, expected_version)
         assert row is not None
-        await self._committed(row, change.actor)
+        await self._committed(row, change)
         return row
 
     async def _explain_refusal(
@@ -122,7 +123,7 @@ class Lifecycle:
             failed_by=status.AGENT_ERROR_ACTOR,
         )
         if row is not None:
-            await self._committed(row, change.actor)
+            await self._committed(row, change)
         return row
 
     async def fail_from_agent(
@@ -135,7 +136,7 @@ class Lifecycle:
             task_id, TaskStatus.FAILED, change, sources=status.sources_for(TaskStatus.FAILED)
         )
         if row is not None:
-            await self._committed(row, change.actor)
+            await self._committed(row, change)
         return row
 
     async def delete(self, task_id: str, change: Change) -> dict[str, Any]:
@@ -147,7 +148,7 @@ class Lifecycle:
             if current is None:
                 raise errors.NotFound.by_id(task_id)
             raise errors.TaskNotFound(f"Task {task_id} not found")
-        await self._committed(row, change.actor)
+        await self._committed(row, change)
         return row
 
     async def update(
@@ -172,7 +173,7 @@ class Lifecycle:
             if current is None:
                 raise errors.NotFound.by_id(task_id)
             raise errors.TaskNotFound(f"Task {task_id} not found")
-        await self._committed(row, actor)
+        await self._committed(row, Change(actor, None, None))
         return row
 
     def deadline_for(self, timeout_seconds: float | None) -> Any:
@@ -186,7 +187,7 @@ class Lifecycle:
             task_id, TaskStatus.TIMED_OUT, change, sources=status.sources_for(TaskStatus.TIMED_OUT)
         )
         if row is not None:
-            await self._committed(row, change.actor)
+            await self._committed(row, change)
         return row
 
 

@@ -6,42 +6,28 @@ and the agent is told best effort (lifecycle.md, cancel versus terminate). Skipp
 
 - the change was made by the agent itself (``agent:<its name>``): it knows;
 - the change came from RPC ``task/cancel``, which forwarded before its compare-and-set
-  (marked with ``already_forwarded()``), so each cancel reaches the agent once.
+  (``Change.agent_told``), so each cancel reaches the agent once.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import contextvars
 import logging
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 from agentkeep import errors
 from agentkeep.acp import wire
 from agentkeep.acp.client import AgentClient
+from agentkeep.domain.agents import ASYNC_ACP_TYPES, AgentStatus
 from agentkeep.domain.status import TaskStatus
 from agentkeep.store import SqlStore
+from agentkeep.store.changes import Change
 
 log = logging.getLogger(__name__)
 
 #: Statuses whose arrival asks the agent to stop.
 NOTIFY_ON = frozenset({TaskStatus.CANCELED, TaskStatus.TIMED_OUT})
-ASYNC_TYPES = frozenset({"async", "agentic"})
-
-_forwarded: contextvars.ContextVar[bool] = contextvars.ContextVar("forwarded", default=False)
-
-
-@contextlib.contextmanager
-def already_forwarded() -> Iterator[None]:
-    """Mark changes made inside this block as already told to the agent."""
-    token = _forwarded.set(True)
-    try:
-        yield
-    finally:
-        _forwarded.reset(token)
 
 
 class CancelNotifier:
@@ -52,11 +38,11 @@ class CancelNotifier:
         self.client = client
         self._pending: set[asyncio.Task[None]] = set()
 
-    async def on_commit(self, row: dict[str, Any], actor: str) -> None:
-        if row["status"] not in NOTIFY_ON or _forwarded.get():
+    async def on_commit(self, row: dict[str, Any], change: Change) -> None:
+        if row["status"] not in NOTIFY_ON or change.agent_told:
             return
         # A strong reference until done: the loop keeps only weak ones to tasks.
-        job = asyncio.create_task(self._notify(dict(row), actor))
+        job = asyncio.create_task(self._notify(dict(row), change.actor))
         self._pending.add(job)
         job.add_done_callback(self._pending.discard)
 
@@ -64,9 +50,9 @@ class CancelNotifier:
         linked = await self.store.agents_of_tasks([task["id"]])
         for agent in linked[task["id"]]:
             if (
-                agent["acp_type"] not in ASYNC_TYPES
+                agent["acp_type"] not in ASYNC_ACP_TYPES
                 or not agent["acp_url"]
-                or agent["status"] == "Deleted"
+                or agent["status"] == AgentStatus.DELETED
                 or actor == f"agent:{agent['name']}"
             ):
                 continue

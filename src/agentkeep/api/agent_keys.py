@@ -13,8 +13,9 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from agentkeep import errors
+from agentkeep.access import Principal
 from agentkeep.api import paging, responses
-from agentkeep.api.deps import Principal, PrincipalDep, StoreDep
+from agentkeep.api.deps import PrincipalDep, StoreDep
 from agentkeep.domain import models
 from agentkeep.store import SqlStore
 from agentkeep.store.agent_api_keys import new_key_value, require_agent
@@ -39,8 +40,7 @@ def refuse_agent_keys(principal: Principal) -> None:
 
 
 def _in_reach(principal: Principal, agent_id: str) -> bool:
-    agent = principal.agent
-    return not (principal.scoped and agent is not None and agent["id"] != agent_id)
+    return principal.confined_to in (None, agent_id)
 
 
 async def agent_ref(

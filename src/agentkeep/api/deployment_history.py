@@ -43,9 +43,7 @@ async def list_history(
     else:
         assert agent_name is not None
         agent = await store.get_agent_by_name(agent_name)
-        if agent is None or (
-            principal.scoped and principal.agent and principal.agent["id"] != agent["id"]
-        ):
+        if agent is None or principal.confined_to not in (None, agent["id"]):
             raise errors.NotFound.by_name(agent_name)
     rows = await store.list_deployment_history(
         agent["id"],
@@ -62,7 +60,6 @@ async def list_history(
 @router.get("/deployment-history/{record_id}")
 async def get_history(record_id: str, store: StoreDep, principal: PrincipalDep) -> Response:
     row = await store.get_deployment_history(record_id)
-    agent = principal.agent
-    if row is None or (principal.scoped and agent is not None and agent["id"] != row["agent_id"]):
+    if row is None or principal.confined_to not in (None, row["agent_id"]):
         raise errors.NotFound(f"Deployment not found: Item with id '{record_id}' does not exist.")
     return responses.json(models.deployment_history_wire(row))

@@ -12,8 +12,9 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from agentkeep import errors
+from agentkeep.access import Principal
 from agentkeep.api import paging, responses
-from agentkeep.api.deps import Principal, PrincipalDep, StoreDep
+from agentkeep.api.deps import PrincipalDep, StoreDep
 from agentkeep.domain import models
 from agentkeep.store import SqlStore
 from agentkeep.store.deployments import (
@@ -39,8 +40,7 @@ def own_agent_only(principal: Principal, agent_id: str) -> None:
 
     Another agent answers like an unknown one: a 403 would confirm the id is real.
     """
-    agent = principal.agent
-    if principal.scoped and agent is not None and agent["id"] != agent_id:
+    if principal.confined_to not in (None, agent_id):
         raise errors.NotFound.by_id(agent_id)
 
 

@@ -1,90 +1,31 @@
-"""JSON-RPC: ``POST /agents/{id}/rpc`` and ``/agents/name/{name}/rpc``.
+"""JSON-RPC routes: ``POST /agents/{id}/rpc`` and ``/agents/name/{name}/rpc``.
 
-Envelope rules (Agentex's): a malformed envelope, an unknown method or invalid params is
-HTTP 422; every failure inside dispatch is HTTP 200 with a JSON-RPC ``error``. Method
-handlers live in their own modules and register in ``METHODS``.
+HTTP only: parse the envelope (malformed, unknown method or invalid params is HTTP 422),
+build the call's context, hand it to ``rpc.dispatch``, and render what comes back
+(a failure inside dispatch is HTTP 200 with a JSON-RPC ``error``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ValidationError
+from fastapi.responses import StreamingResponse
+from pydantic import ValidationError
 
 from agentkeep import errors
-from agentkeep.api import responses
-from agentkeep.api.deps import (
-    LifecycleDep,
-    Principal,
-    PrincipalDep,
-    RequestIdDep,
-    SettingsDep,
-    StoreDep,
-)
-from agentkeep.api.schemas import RpcRequest
-from agentkeep.lifecycle import Lifecycle
-from agentkeep.settings import Settings
-from agentkeep.store import SqlStore
+from agentkeep.access import Principal
+from agentkeep.acp.client import forwarded_headers
+from agentkeep.api import deployments, responses
+from agentkeep.api.deps import PrincipalDep, RequestIdDep, StoreDep
+from agentkeep.rpc import dispatch, envelope
+from agentkeep.rpc.context import RpcContext, Services
+from agentkeep.rpc.params import RpcParams
+from agentkeep.store.deployments import not_for_agent
 
 router = APIRouter(tags=["agents"])
-
-INTERNAL_ERROR = -32603
-INVALID_PARAMS = -32602
-
-
-@dataclass(slots=True)
-class RpcContext:
-    """Everything a method handler may use."""
-
-    agent: dict[str, Any]
-    store: SqlStore
-    lifecycle: Lifecycle
-    principal: Principal
-    request_id: str
-    settings: Settings
-    request: Request
-    rpc_id: int | str | None
-
-
-Handler = Callable[[RpcContext, Any], Awaitable[Any]]
-
-
-@dataclass(frozen=True, slots=True)
-class Method:
-    params: type[BaseModel]
-    acp_types: frozenset[str]
-    handler: Handler
-
-
-METHODS: dict[str, Method] = {}
-
-
-def method(name: str, params: type[BaseModel], acp_types: set[str]) -> Callable[[Handler], Handler]:
-    """Register a JSON-RPC method handler."""
-
-    def register(fn: Handler) -> Handler:
-        METHODS[name] = Method(params, frozenset(acp_types), fn)
-        return fn
-
-    return register
-
-
-def rpc_result(rpc_id: int | str | None, result: Any) -> dict[str, Any]:
-    return {"jsonrpc": "2.0", "id": rpc_id, "result": result, "error": None}
-
-
-def rpc_error(rpc_id: int | str | None, message: str, code: int = INTERNAL_ERROR) -> dict[str, Any]:
-    return {
-        "jsonrpc": "2.0",
-        "id": rpc_id,
-        "result": None,
-        "error": {"code": code, "message": message, "data": None},
-    }
 
 
 def _validation_error(exc: ValidationError, loc_prefix: tuple[str, ...]) -> RequestValidationError:
@@ -96,86 +37,97 @@ def _validation_error(exc: ValidationError, loc_prefix: tuple[str, ...]) -> Requ
     )
 
 
-async def _parse(request: Request) -> tuple[RpcRequest, Method, BaseModel]:
+async def _parse(request: Request) -> tuple[envelope.RpcRequest, RpcParams]:
     try:
         raw = orjson.loads(await request.body())
     except orjson.JSONDecodeError:
         raise errors.Unprocessable("Request body is not valid JSON.") from None
     try:
-        envelope = RpcRequest.model_validate(raw)
+        call = envelope.RpcRequest.model_validate(raw)
     except ValidationError as exc:
         raise _validation_error(exc, ("body",)) from None
-    spec = METHODS.get(envelope.method)
+    spec = dispatch.METHODS.get(call.method)
     if spec is None:
-        raise errors.Unprocessable(
-            f"Unknown method {envelope.method!r}; expected one of {', '.join(sorted(METHODS))}."
-        )
+        known = ", ".join(sorted(dispatch.METHODS))
+        raise errors.Unprocessable(f"Unknown method {call.method!r}; expected one of {known}.")
     try:
-        params = spec.params.model_validate(envelope.params)
+        params = spec.params.model_validate(call.params)
     except ValidationError as exc:
         raise _validation_error(exc, ("body", "params")) from None
-    return envelope, spec, params
+    return call, params
 
 
-async def _dispatch(agent: dict[str, Any], request: Request, ctx_args: dict[str, Any]) -> Response:
-    envelope, spec, params = await _parse(request)
-    ctx = RpcContext(agent=agent, request=request, rpc_id=envelope.id, **ctx_args)
+async def _answer(
+    agent: dict[str, Any],
+    request: Request,
+    principal: PrincipalDep,
+    rid: str,
+    *,
+    acp_url: str | None = None,
+) -> Response:
+    call, params = await _parse(request)
+    services: Services = request.app.state.rpc_services
+    ctx = RpcContext(
+        services,
+        agent,
+        principal,
+        rid,
+        rpc_id=call.id,
+        forwarded=forwarded_headers(request.headers),
+        acp_url=acp_url,
+    )
     try:
-        if agent["status"] == "Deleted":
-            raise errors.NotFound(f"Agent {agent['id']} not found")
-        if agent["acp_type"] not in spec.acp_types:
-            raise errors.BadRequest(
-                f"Unsupported method: {envelope.method} for ACP type: {agent['acp_type']}"
-            )
-        if not agent["acp_url"]:
-            raise errors.BadRequest(f"Agent {agent['id']} does not have an ACP URL configured")
-        result = await spec.handler(ctx, params)
+        value = await dispatch.invoke(ctx, call.method, params)
     except errors.AgentkeepError as exc:
-        return responses.json(rpc_error(envelope.id, exc.message))
-    if isinstance(result, Response):
-        return result
-    return responses.json(rpc_result(envelope.id, result))
+        return responses.json(envelope.error(call.id, exc.message))
+    if isinstance(value, envelope.Streamed):
+        return StreamingResponse(value.lines, media_type="application/x-ndjson")
+    return responses.json(envelope.result(call.id, value))
 
 
 @router.post("/agents/name/{name}/rpc")
 async def rpc_by_name(
-    name: str,
-    request: Request,
-    store: StoreDep,
-    lifecycle: LifecycleDep,
-    principal: PrincipalDep,
-    rid: RequestIdDep,
-    settings: SettingsDep,
+    name: str, request: Request, store: StoreDep, principal: PrincipalDep, rid: RequestIdDep
 ) -> Response:
     row = await store.get_agent_by_name(name)
-    if row is None:
+    if row is None or not _external_reach(principal, row):
         raise errors.NotFound.by_name(name)
-    return await _dispatch(row, request, _ctx(store, lifecycle, principal, rid, settings))
+    return await _answer(row, request, principal, rid)
 
 
 @router.post("/agents/{agent_id}/rpc")
 async def rpc_by_id(
-    agent_id: str,
-    request: Request,
-    store: StoreDep,
-    lifecycle: LifecycleDep,
-    principal: PrincipalDep,
-    rid: RequestIdDep,
-    settings: SettingsDep,
+    agent_id: str, request: Request, store: StoreDep, principal: PrincipalDep, rid: RequestIdDep
 ) -> Response:
     row = await store.get_agent(agent_id)
-    if row is None:
+    if row is None or not _external_reach(principal, row):
         raise errors.NotFound.by_id(agent_id)
-    return await _dispatch(row, request, _ctx(store, lifecycle, principal, rid, settings))
+    return await _answer(row, request, principal, rid)
 
 
-def _ctx(
-    store: SqlStore, lifecycle: Lifecycle, principal: Principal, rid: str, settings: Settings
-) -> dict[str, Any]:
-    return {
-        "store": store,
-        "lifecycle": lifecycle,
-        "principal": principal,
-        "request_id": rid,
-        "settings": settings,
-    }
+@router.post("/agents/{agent_id}/deployments/{deployment_id}/rpc")
+async def rpc_by_deployment(
+    agent_id: str,
+    deployment_id: str,
+    request: Request,
+    store: StoreDep,
+    principal: PrincipalDep,
+    rid: RequestIdDep,
+) -> Response:
+    """The agents' JSON-RPC, dialing one deployment (a preview before promoting it)."""
+    agent = await deployments.agent_for(store, principal, agent_id)
+    row = await deployments.owned_deployment(store, agent_id, deployment_id)
+    if row["expires_at"] is not None:
+        raise not_for_agent(deployment_id, agent_id)
+    if not row["acp_url"]:
+        raise errors.BadRequest(f"Deployment {deployment_id} does not have an ACP URL configured")
+    return await _answer(agent, request, principal, rid, acp_url=row["acp_url"])
+
+
+def _external_reach(principal: Principal, agent: dict[str, Any]) -> bool:
+    """[fix] An ``external`` key drives its own agent only: it is handed to outside
+    integrations, which must not drive other agents. ``internal`` keys keep api.md's
+    agent-to-agent reach."""
+    if principal.key_type != "external" or principal.confined_to is None:
+        return True
+    return principal.confined_to == agent["id"]

@@ -37,17 +37,3 @@ class TaskUpdate(BaseModel):
 
 class TransitionBody(BaseModel):
     reason: str | None = None
-
-
-class RpcRequest(BaseModel):
-    jsonrpc: Literal["2.0"] = "2.0"
-    method: str
-    params: dict[str, Any] = Field(default_factory=dict)
-    id: int | str | None = None
-
-
-class TaskCreateParams(BaseModel):
-    name: str | None = Field(None, max_length=255)
-    params: dict[str, Any] | None = None
-    task_metadata: dict[str, Any] | None = None
-    timeout_seconds: float | None = Field(None, gt=0, le=10 * 365 * 24 * 3600)

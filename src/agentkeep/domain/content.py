@@ -7,13 +7,17 @@ Agentex fills them and readers always see complete objects.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal, get_args
 
 from pydantic import BaseModel, Field, TypeAdapter
 
 Author = Literal["user", "agent"]
 Style = Literal["static", "active"]
+#: A message's ``streaming_status``: IN_PROGRESS while an agent streams it, then DONE.
 StreamingStatus = Literal["IN_PROGRESS", "DONE"]
+STREAMING_STATUSES: tuple[str, ...] = get_args(StreamingStatus)
+IN_PROGRESS: Final = "IN_PROGRESS"
+DONE: Final = "DONE"
 
 
 class Attachment(BaseModel):

@@ -55,6 +55,9 @@ VERBS: dict[str, tuple[TaskStatus, str]] = {
 #: The actor recorded when an agent error fails a task; only such failures may resume.
 AGENT_ERROR_ACTOR = "system:acp"
 
+#: The history reason of a resume by a new turn (INTERRUPTED, or FAILED by an agent error).
+RESUMED_REASON = "Task resumed on next turn"
+
 
 def sources_for(target: TaskStatus) -> frozenset[TaskStatus]:
     """The statuses from which ``target`` may be reached."""

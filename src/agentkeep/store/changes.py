@@ -32,6 +32,9 @@ class Change:
     actor: str
     request_id: str | None
     reason: str | None
+    #: The task's agent already knows (RPC ``task/cancel`` asked it before the change), so
+    #: the after-commit notifier must not tell it again. Not stored.
+    agent_told: bool = False
 
 
 def outbox_payload(row: Mapping[str, Any]) -> str:

@@ -1,4 +1,4 @@
-"""``TurnRelay``: a sync agent's streamed reply, persisted and re-announced per ``index``.
+"""``TurnRecorder``: a sync agent's streamed reply, persisted and re-announced per ``index``.
 
 ``start`` creates a message (IN_PROGRESS), ``delta``s accumulate in memory, ``full``
 replaces, ``done`` writes the folded content with ``streaming_status: DONE``. A delta that
@@ -9,7 +9,6 @@ is written at ``start`` and when it is finished (``finish`` also covers a broken
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,16 +16,15 @@ from pydantic import ValidationError
 
 from agentkeep import errors
 from agentkeep.acp import fold
+from agentkeep.bus import announce
 from agentkeep.bus.base import EventBus
 from agentkeep.domain import content as message_content
 from agentkeep.domain import models
 from agentkeep.store import SqlStore
 
-log = logging.getLogger(__name__)
-
 UPDATE_TYPES = frozenset({"start", "delta", "full", "done"})
-DONE = "DONE"
-IN_PROGRESS = "IN_PROGRESS"
+DONE = message_content.DONE
+IN_PROGRESS = message_content.IN_PROGRESS
 
 
 @dataclass
@@ -36,8 +34,8 @@ class _Slot:
     done: bool = False
 
 
-class TurnRelay:
-    def __init__(self, store: SqlStore, bus: EventBus | None, task_id: str) -> None:
+class TurnRecorder:
+    def __init__(self, store: SqlStore, bus: EventBus, task_id: str) -> None:
         self.store = store
         self.bus = bus
         self.task_id = task_id
@@ -113,7 +111,7 @@ class TurnRelay:
 
     async def _emit(self, update: dict[str, Any], slot: _Slot) -> dict[str, Any]:
         update["parent_task_message"] = models.message_wire(slot.message)
-        await publish(self.bus, self.task_id, update)
+        await announce.publish_quietly(self.bus, self.task_id, update)
         return update
 
 
@@ -131,13 +129,3 @@ def _content(update: dict[str, Any]) -> dict[str, Any]:
         raise errors.AgentProtocolError(
             f"Agent sent a {update['type']} update whose content is not a valid message."
         ) from None
-
-
-async def publish(bus: EventBus | None, task_id: str, event: dict[str, Any]) -> None:
-    """Best effort: the stored messages are the truth; the stream is a live view of them."""
-    if bus is None:
-        return
-    try:
-        await bus.publish(task_id, event)
-    except Exception:
-        log.warning("could not publish %s for task %s", event.get("type"), task_id, exc_info=True)
