@@ -94,14 +94,15 @@ async def relay(
     Failures before the agent's headers arrive are 502 (unreachable) or 504 (too slow)
     [fix: 500 in Agentex]; after that the status is sent, so a failure can only cut the body.
     """
-    request = http.build_request(
-        method, url, headers=headers, content=body, timeout=httpx.Timeout(timeout)
-    )
     try:
+        request = http.build_request(
+            method, url, headers=headers, content=body, timeout=httpx.Timeout(timeout)
+        )
         response = await http.send(request, stream=True, follow_redirects=False)
     except httpx.TimeoutException:
         raise errors.AgentTimeout(f"Agent {agent_name} did not answer in time.") from None
-    except httpx.HTTPError:
+    except (httpx.HTTPError, httpx.InvalidURL):
+        # InvalidURL: an agent registered with an URL nothing can be sent to.
         raise errors.AgentUnavailable(f"Agent {agent_name} is unreachable.") from None
     answer = StreamingResponse(_body(response), status_code=response.status_code)
     answer.raw_headers = response_headers(list(response.headers.multi_items()))
