@@ -24,6 +24,8 @@ class Principal:
     credential: str
     agent: dict[str, Any] | None = None
     scoped: bool = False
+    #: ``internal`` (the registration key or an internal agent API key) or ``external``.
+    key_type: str | None = None
 
     @property
     def actor(self) -> str:

@@ -22,10 +22,14 @@ from agentkeep import background, errors, logs, relay, serving, sweeper, watchdo
 from agentkeep.acp import runtime as acp_runtime
 from agentkeep.acp.client import AgentClient
 from agentkeep.api import (
+    agent_keys,
     agents,
     checkpoints,
+    deployment_history,
+    deployments,
     docs,
     events,
+    forwarding,
     health,
     key_rotation,
     messages,
@@ -40,6 +44,7 @@ from agentkeep.api import (
     tasks,
     tracker,
     transitions,
+    webhooks,
     wire,
     workflows,
 )
@@ -180,6 +185,8 @@ def create_app(
     # Outermost: every request is counted, the fast lane's and refused ones included.
     app.add_middleware(logs.RequestTelemetry, metrics=app.state.metrics, access=settings.access_log)
     _install_error_handlers(app)
+    # The forward ingress first: its paths must never be read as ``/agents/{agent_id}/…``.
+    app.include_router(forwarding.router, responses=wire.ERRORS)
     for module in (health, agents, rpc, tasks, transitions, streams, messages, states, events):
         declared = wire.RPC_RESPONSES if module is rpc else wire.ERRORS
         app.include_router(module.router, responses=declared)
@@ -192,6 +199,10 @@ def create_app(
         checkpoints,
         retention,
         workflows,
+        deployments,
+        deployment_history,
+        webhooks,
+        agent_keys,
     ):
         app.include_router(extra.router, responses=wire.ERRORS)
     docs.install(app)

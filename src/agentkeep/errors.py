@@ -15,7 +15,8 @@ Agentex's envelope ``{"message", "code", "data"}``. Docstrings are the default m
     │   └── Unprocessable (422)
     └── UpstreamError (502)              an agent failed us
         ├── AgentUnavailable (502)       could not reach it, or it timed out
-        └── AgentProtocolError (502)     it answered something that is not the protocol
+        ├── AgentProtocolError (502)     it answered something that is not the protocol
+        └── AgentTimeout (504)           the forward ingress gave up waiting for it
     Unavailable (503, Retry-After)       retry shortly: nothing was changed
     ├── BusUnavailable (503)             the event bus (Redis) cannot be reached
     ├── DatabaseUnavailable (503)        the database cannot be reached in time
@@ -116,6 +117,12 @@ class AgentUnavailable(UpstreamError):
 
 class AgentProtocolError(UpstreamError):
     """The agent answered outside the ACP protocol"""
+
+
+class AgentTimeout(UpstreamError):
+    """The agent did not answer in time"""
+
+    status_code = 504
 
 
 class Unavailable(AgentkeepError):

@@ -100,12 +100,18 @@ class Settings(BaseSettings):
     #: The sweep only checks and logs what it would clean.
     retention_dry_run: bool = True
 
+    #: The server's public base URL: ``webhook_url`` of webhook triggers is built on it.
+    public_url: str | None = None
+    #: The forward ingress: how long an agent may take to connect and between reads.
+    forward_timeout_seconds: float = Field(15.0, gt=0)
+
     @field_validator(
         "redis_url",
         "api_keys",
         "agent_key_secret",
         "cors_origins",
         "retention_sweep_cron",
+        "public_url",
         mode="before",
     )
     @classmethod

@@ -18,9 +18,19 @@ from agentkeep.store import SqlStore
 Row = Mapping[str, Any]
 
 
-async def target(store: SqlStore, agent: Row) -> AgentTarget:
-    """Where to call ``agent`` and the key it checks on every call."""
-    return AgentTarget(agent["name"], agent["acp_url"], await store.agent_key(agent["id"]))
+async def target(store: SqlStore, agent: Row, *, acp_url: str | None = None) -> AgentTarget:
+    """Where to call ``agent`` and the key it checks on every call.
+
+    The one place an agent's address is decided, for every path that dials one (RPC,
+    cancel notices, forwarding): ``acp_url`` when the caller names a deployment, else the
+    production deployment's URL when the agent has one, else the agent's own. The
+    deployment is read on each call because a registration with its id may have moved it
+    since the agent row was read.
+    """
+    url = acp_url
+    if url is None and agent.get("production_deployment_id"):
+        url = await store.production_acp_url(agent["production_deployment_id"])
+    return AgentTarget(agent["name"], url or agent["acp_url"], await store.agent_key(agent["id"]))
 
 
 def task_create(agent: Row, task: Row) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from agentkeep.api.deps import (
     PrincipalDep,
     SettingsDep,
     StoreDep,
+    agent_for_key,
     api_key_of,
     require_operator,
     store_of,
@@ -57,8 +58,8 @@ async def _may_register(request: Request, settings: SettingsDep, body: AgentRegi
     if api_keys.name_of(api_key_of(request)) or api_keys.name_of(agent_key):
         return
     if agent_key:
-        store = store_of(request)
-        owner = await store.agent_by_key(agent_key)
+        found = await agent_for_key(store_of(request), agent_key)
+        owner = found[0] if found else None
         # The key re-registers its own agent only: named by id, or by its current name.
         if owner is not None and (
             owner["id"] == body.agent_id

@@ -70,6 +70,14 @@ def api_key_of(request: Request) -> str | None:
     return request.headers.get("x-api-key") or request.cookies.get(keys.SESSION_COOKIE)
 
 
+async def agent_for_key(store: SqlStore, value: str) -> tuple[dict[str, Any], str] | None:
+    """An agent key's agent and type: the registration key, else an internal/external key."""
+    agent = await store.agent_by_key(value)
+    if agent is not None:
+        return agent, "internal"
+    return await store.agent_by_api_key(value)
+
+
 async def get_principal(request: Request) -> Principal:
     """Authenticate the caller.
 
@@ -83,20 +91,24 @@ async def get_principal(request: Request) -> Principal:
     api_name = api_keys.name_of(api_key_of(request))
     agent_key = request.headers.get("x-agent-api-key")
     agent: dict[str, Any] | None = None
+    key_type: str | None = None
     if agent_key:
         key_name = api_keys.name_of(agent_key)
         if key_name is not None:
             api_name = api_name or key_name
         else:
-            agent = await store_of(request).agent_by_key(agent_key)
-            if agent is None:
+            found = await agent_for_key(store_of(request), agent_key)
+            if found is None:
                 raise errors.Unauthorized()
+            agent, key_type = found
     if api_name is not None:
         return Principal(f"api-key:{api_name}", agent)
     if agent is not None:
         # The id after '#' keeps two agents of one name (one deleted) apart in idempotency
         # scopes; the history shows only ``agent:<name>``.
-        return Principal(f"agent:{agent['name']}#{agent['id']}", agent, scoped=bool(api_keys))
+        return Principal(
+            f"agent:{agent['name']}#{agent['id']}", agent, scoped=bool(api_keys), key_type=key_type
+        )
     if api_keys:
         raise errors.Unauthorized()
     return ANONYMOUS

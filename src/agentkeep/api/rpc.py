@@ -16,13 +16,15 @@ from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 
 from agentkeep import errors
+from agentkeep.access import Principal
 from agentkeep.acp.client import forwarded_headers
-from agentkeep.api import responses
+from agentkeep.api import deployments, responses
 from agentkeep.api.deps import PrincipalDep, RequestIdDep, StoreDep
 from agentkeep.domain import jsonlimits
 from agentkeep.rpc import dispatch, envelope
 from agentkeep.rpc.context import RpcContext, Services
 from agentkeep.rpc.params import RpcParams
+from agentkeep.store.deployments import not_for_agent
 
 router = APIRouter(tags=["agents"])
 
@@ -61,7 +63,12 @@ async def _parse(request: Request) -> tuple[envelope.RpcRequest, RpcParams]:
 
 
 async def _answer(
-    agent: dict[str, Any], request: Request, principal: PrincipalDep, rid: str
+    agent: dict[str, Any],
+    request: Request,
+    principal: PrincipalDep,
+    rid: str,
+    *,
+    acp_url: str | None = None,
 ) -> Response:
     call, params = await _parse(request)
     services: Services = request.app.state.rpc_services
@@ -72,6 +79,7 @@ async def _answer(
         rid,
         rpc_id=call.id,
         forwarded=forwarded_headers(request.headers),
+        acp_url=acp_url,
     )
     try:
         value = await dispatch.invoke(ctx, call.method, params)
@@ -87,7 +95,7 @@ async def rpc_by_name(
     name: str, request: Request, store: StoreDep, principal: PrincipalDep, rid: RequestIdDep
 ) -> Response:
     row = await store.get_agent_by_name(name)
-    if row is None:
+    if row is None or not _external_reach(principal, row):
         raise errors.NotFound.by_name(name)
     return await _answer(row, request, principal, rid)
 
@@ -97,6 +105,34 @@ async def rpc_by_id(
     agent_id: str, request: Request, store: StoreDep, principal: PrincipalDep, rid: RequestIdDep
 ) -> Response:
     row = await store.get_agent(agent_id)
-    if row is None:
+    if row is None or not _external_reach(principal, row):
         raise errors.NotFound.by_id(agent_id)
     return await _answer(row, request, principal, rid)
+
+
+@router.post("/agents/{agent_id}/deployments/{deployment_id}/rpc")
+async def rpc_by_deployment(
+    agent_id: str,
+    deployment_id: str,
+    request: Request,
+    store: StoreDep,
+    principal: PrincipalDep,
+    rid: RequestIdDep,
+) -> Response:
+    """The agents' JSON-RPC, dialing one deployment (a preview before promoting it)."""
+    agent = await deployments.agent_for(store, principal, agent_id)
+    row = await deployments.owned_deployment(store, agent_id, deployment_id)
+    if row["expires_at"] is not None:
+        raise not_for_agent(deployment_id, agent_id)
+    if not row["acp_url"]:
+        raise errors.BadRequest(f"Deployment {deployment_id} does not have an ACP URL configured")
+    return await _answer(agent, request, principal, rid, acp_url=row["acp_url"])
+
+
+def _external_reach(principal: Principal, agent: dict[str, Any]) -> bool:
+    """[fix] An ``external`` key drives its own agent only: it is handed to outside
+    integrations, which must not drive other agents. ``internal`` keys keep api.md's
+    agent-to-agent reach."""
+    if principal.key_type != "external" or principal.confined_to is None:
+        return True
+    return principal.confined_to == agent["id"]

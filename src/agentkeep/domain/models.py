@@ -37,6 +37,7 @@ AGENT_FIELDS = (
     "registration_metadata",
     "registered_at",
     "agent_input_type",
+    "production_deployment_id",
 )
 
 
@@ -65,6 +66,46 @@ def task_summary(row: Row) -> dict[str, Any]:
 
 def agent_wire(row: Row) -> dict[str, Any]:
     return {k: row[k] for k in AGENT_FIELDS}
+
+
+DEPLOYMENT_FIELDS = (
+    "id",
+    "agent_id",
+    "docker_image",
+    "registration_metadata",
+    "status",
+    "acp_url",
+    "is_production",
+    "sgp_deploy_id",
+    "helm_release_name",
+    "created_at",
+    "promoted_at",
+    "expires_at",
+)
+DEPLOYMENT_HISTORY_FIELDS = (
+    "id",
+    "agent_id",
+    "author_name",
+    "author_email",
+    "branch_name",
+    "build_timestamp",
+    "deployment_timestamp",
+    "commit_hash",
+)
+#: Never the value: it is shown once, by the route that creates it.
+AGENT_API_KEY_FIELDS = ("id", "agent_id", "created_at", "name", "api_key_type")
+
+
+def deployment_wire(row: Row) -> dict[str, Any]:
+    return {k: row[k] for k in DEPLOYMENT_FIELDS}
+
+
+def deployment_history_wire(row: Row) -> dict[str, Any]:
+    return {k: row[k] for k in DEPLOYMENT_HISTORY_FIELDS}
+
+
+def agent_api_key_wire(row: Row) -> dict[str, Any]:
+    return {k: row[k] for k in AGENT_API_KEY_FIELDS}
 
 
 def etag(version: int) -> str:

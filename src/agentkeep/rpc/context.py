@@ -44,6 +44,9 @@ class RpcContext:
     forwarded: dict[str, str] = field(default_factory=dict)
     #: The existing task the call names, set by dispatch after the reach check.
     task: dict[str, Any] | None = None
+    #: The URL of the deployment the call is addressed to (the per-deployment route);
+    #: None dials where ``wire.target`` says (the production deployment, else the agent).
+    acp_url: str | None = None
 
     @property
     def store(self) -> SqlStore:
@@ -74,7 +77,7 @@ class RpcContext:
     async def call_agent(self, method: str, params: dict[str, Any], task_id: str) -> Any:
         """Call the context's agent once and return its result (no transaction is open)."""
         return await self.services.agent_client.call(
-            await wire.target(self.store, self.agent),
+            await wire.target(self.store, self.agent, acp_url=self.acp_url),
             method,
             params,
             task_id=task_id,
@@ -87,7 +90,7 @@ class RpcContext:
     ) -> AsyncGenerator[Any, None]:
         """Start a streaming call to the context's agent; iterate it for each result."""
         return self.services.agent_client.stream(
-            await wire.target(self.store, self.agent),
+            await wire.target(self.store, self.agent, acp_url=self.acp_url),
             method,
             params,
             task_id=task_id,

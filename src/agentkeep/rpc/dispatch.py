@@ -52,17 +52,17 @@ async def invoke(ctx: RpcContext, name: str, params: RpcParams) -> Any:
     The answer is the method's result, or ``envelope.Streamed`` for a streamed turn.
     """
     spec = METHODS[name]
-    _check_agent(ctx.agent, name, spec)
+    _check_agent(ctx.agent, name, spec, ctx.acp_url)
     ctx.task = await _reach(ctx, params.reference())
     return await spec.handler(ctx, params)
 
 
-def _check_agent(agent: dict[str, Any], name: str, spec: Method) -> None:
+def _check_agent(agent: dict[str, Any], name: str, spec: Method, acp_url: str | None) -> None:
     if agent["status"] == AgentStatus.DELETED:
         raise errors.NotFound(f"Agent {agent['id']} not found")
     if agent["acp_type"] not in spec.acp_types:
         raise errors.BadRequest(f"Unsupported method: {name} for ACP type: {agent['acp_type']}")
-    if not agent["acp_url"]:
+    if not (acp_url or agent["acp_url"]):
         raise errors.BadRequest(f"Agent {agent['id']} does not have an ACP URL configured")
 
 

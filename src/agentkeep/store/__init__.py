@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from agentkeep.store.access import AccessMixin
+from agentkeep.store.agent_api_keys import AgentApiKeysMixin
 from agentkeep.store.agents import AgentsMixin
 from agentkeep.store.changes import ChangesMixin
 from agentkeep.store.checkpoints import CheckpointsMixin
+from agentkeep.store.deployments import DeploymentsMixin
 from agentkeep.store.events import EventsMixin
 from agentkeep.store.fires import FiresMixin
 from agentkeep.store.idempotency import IdempotencyMixin
@@ -37,6 +39,8 @@ class SqlStore(
     CheckpointsMixin,
     RetentionMixin,
     SystemJobsMixin,
+    DeploymentsMixin,
+    AgentApiKeysMixin,
 ):
     """The SQL store for SQLite (aiosqlite) and PostgreSQL (asyncpg)."""
 

@@ -11,8 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from agentkeep import errors
 from agentkeep.domain import models
 from agentkeep.domain.paging import Page
-from agentkeep.store import fastread
+from agentkeep.store import fastread, registrations
 from agentkeep.store.agent_keys import AgentKeysMixin
+from agentkeep.store.registrations import RegistrationsMixin
 from agentkeep.store.sql import row_dict
 from agentkeep.store.tables import agents, task_agents
 
@@ -41,10 +42,12 @@ class Registration:
     agent_input_type: str | None = None
 
 
-class AgentsMixin(AgentKeysMixin):
+class AgentsMixin(AgentKeysMixin, RegistrationsMixin):
     async def register_agent(self, reg: Registration) -> tuple[dict[str, Any], str]:
         """Upsert by id (404 if unknown) or by name; return the agent and its one key."""
         now = models.utcnow()
+        deployment_id = registrations.deployment_id_of(reg.registration_metadata)
+        created = False
         async with self.write() as conn:
             if reg.agent_id is not None:
                 current = await self._locked(conn, agents.c.id == reg.agent_id)
@@ -53,7 +56,7 @@ class AgentsMixin(AgentKeysMixin):
             else:
                 # Concurrent first registrations of one name: exactly one INSERT wins, the
                 # others fall through to the update path on the winner's row.
-                await conn.execute(
+                inserted = await conn.execute(
                     self.insert(agents)
                     .values(
                         id=models.new_id(),
@@ -70,10 +73,25 @@ class AgentsMixin(AgentKeysMixin):
                         updated_at=now,
                     )
                     .on_conflict_do_nothing()
+                    .returning(agents.c.id)
                 )
+                created = inserted.first() is not None
                 current = await self._locked(conn, agents.c.name == reg.name)
                 assert current is not None
-            row = await self._apply_registration(conn, current, reg, now)
+            if deployment_id is not None:
+                # A deployment's process: recorded on the deployment, the agent row untouched.
+                row = current
+                await self.record_registered_deployment(
+                    conn,
+                    row["id"],
+                    deployment_id,
+                    acp_url=reg.acp_url,
+                    metadata=reg.registration_metadata,
+                    now=now,
+                )
+            else:
+                row = await self._apply_registration(conn, current, reg, now)
+                await self.after_agent_registration(conn, current, row, created=created)
             key = await self.ensure_key(conn, row["id"], now)
         return row, key
 
@@ -93,6 +111,9 @@ class AgentsMixin(AgentKeysMixin):
             "status": "Ready",
             "status_reason": REGISTERED_REASON,
             "registration_metadata": merged or current["registration_metadata"],
+            # A registration without a deployment id takes production back from any
+            # promoted deployment (platform.md, Deployments).
+            "production_deployment_id": None,
         }
         if reg.agent_input_type is not None:
             values["agent_input_type"] = reg.agent_input_type

@@ -102,6 +102,9 @@ agents = Table(
     Column("registered_at", UTCDateTime()),
     Column("agent_input_type", String(16)),
     *_timestamps(),
+    # The promoted deployment agents are dialed at (platform.md, Deployments). No foreign
+    # key: deployments reference agents, and a cycle would complicate every batch migration.
+    Column("production_deployment_id", Id),
     _status_check("status", AGENT_STATUSES, "status"),
     _status_check("acp_type", ACP_TYPES, "acp_type"),
 )

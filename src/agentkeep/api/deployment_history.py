@@ -1,0 +1,63 @@
+"""Deployment history: ``GET /deployment-history`` and ``/deployment-history/{id}``.
+
+Records are written by registrations (``store.registrations``); these routes only read.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Response
+
+from agentkeep import errors
+from agentkeep.api import paging, responses
+from agentkeep.api.deployments import own_agent_only
+from agentkeep.api.deps import PrincipalDep, StoreDep
+from agentkeep.domain import models
+from agentkeep.domain.paging import Page
+from agentkeep.store.deployments import HISTORY_ORDER_FIELDS
+
+router = APIRouter(tags=["deployment-history"])
+VERB = "list deployment history"
+
+
+@router.get("/deployment-history")
+async def list_history(
+    store: StoreDep,
+    principal: PrincipalDep,
+    page: Annotated[Page, paging.PageDep("deployment history", HISTORY_ORDER_FIELDS)],
+    agent_id: str | None = None,
+    agent_name: str | None = None,
+) -> Response:
+    if agent_id is None and agent_name is None:
+        raise errors.BadRequest(f"Either 'agent_id' or 'agent_name' must be provided to {VERB}.")
+    if agent_id is not None and agent_name is not None:
+        raise errors.BadRequest(
+            f"Only one of 'agent_id' or 'agent_name' should be provided to {VERB}."
+        )
+    if agent_id is not None:
+        own_agent_only(principal, agent_id)
+        agent = await store.get_agent(agent_id)
+        if agent is None:
+            raise errors.NotFound.by_id(agent_id)
+    else:
+        assert agent_name is not None
+        agent = await store.get_agent_by_name(agent_name)
+        if agent is None or principal.confined_to not in (None, agent["id"]):
+            raise errors.NotFound.by_name(agent_name)
+    rows = await store.list_deployment_history(
+        agent["id"],
+        limit=page.limit,
+        page_number=page.page_number,
+        order_by=page.order_by or "deployment_timestamp",
+        descending=page.descending,
+    )
+    return responses.json([models.deployment_history_wire(r) for r in rows])
+
+
+@router.get("/deployment-history/{record_id}")
+async def get_history(record_id: str, store: StoreDep, principal: PrincipalDep) -> Response:
+    row = await store.get_deployment_history(record_id)
+    if row is None or principal.confined_to not in (None, row["agent_id"]):
+        raise errors.NotFound(f"Deployment not found: Item with id '{record_id}' does not exist.")
+    return responses.json(models.deployment_history_wire(row))
