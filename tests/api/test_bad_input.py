@@ -10,6 +10,7 @@ import pytest
 from agentkeep.app import create_app
 from agentkeep.settings import Settings
 from agentkeep.store import SqlStore
+from tests.conftest import free_port as closed_port
 from tests.conftest import running_app
 
 JSON = {"content-type": "application/json"}
@@ -80,9 +81,13 @@ async def test_health_routes(client: httpx.AsyncClient) -> None:
     assert b"agentkeep_task_changes" in (await client.get("/metrics")).content
 
 
-async def test_readyz_reports_a_dead_database(tmp_path: Any) -> None:
+async def test_readyz_reports_a_dead_database() -> None:
+    # A closed port: the connect fails at once and in-loop (asyncpg has no worker thread
+    # that could outlive the test's event loop, as aiosqlite's does after a failed connect).
     settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path}/missing/dir/x.db", background_workers=False
+        database_url=f"postgresql+asyncpg://postgres@127.0.0.1:{closed_port()}/none",
+        background_workers=False,
+        db_connect_timeout_seconds=1,
     )
     async with running_app(create_app(settings)) as c:
         r = await c.get("/readyz")
