@@ -1,5 +1,5 @@
-"""Operator commands: ``agentkeep agents …``, ``tasks …`` and ``send``, against a running
-server over its public HTTP API (``--server``, ``--api-key``).
+"""Operator commands: ``agentkeep agents …``, ``tasks …``, ``schedules …`` and ``send``,
+against a running server over its public HTTP API (``--server``, ``--api-key``).
 
 Only Typer, Rich and (when a command runs) httpx are imported here: never the server stack,
 so ``agentkeep --help`` and these commands start fast.
@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import typer
 
-from agentkeep.cli_ops import agents, send, tasks
+from agentkeep.cli_ops import agents, schedules, send, tasks
 
 
-# TODO(schedules): add ``schedules list|pause|resume|trigger`` here once the schedule
-# routes (platform.md) are on main; they are not yet.
 def register(cli: typer.Typer) -> None:
     cli.add_typer(agents.app, name="agents")
     cli.add_typer(tasks.app, name="tasks")
+    cli.add_typer(schedules.app, name="schedules")
     cli.command("send")(send.send)

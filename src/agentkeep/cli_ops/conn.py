@@ -24,7 +24,7 @@ OK = 0
 REFUSED = 1  # the server answered with an error (message printed)
 USAGE = 2  # bad options or arguments (click's own code)
 UNREACHABLE = 3  # no answer from the server
-NOT_FOUND = 4  # the agent or task does not exist
+NOT_FOUND = 4  # the agent, task or schedule does not exist
 INTERRUPTED = 130  # Ctrl-C
 
 DEFAULT_SERVER = "http://127.0.0.1:5003"
