@@ -218,8 +218,9 @@ async def test_browser_eventsource_sees_each_change_once_across_a_server_restart
                 assert everything[-1][1] == "COMPLETED"
                 events = await page.evaluate("window.events")
                 kinds = [json.loads(e["data"])["type"] for e in events]
-                # One ``connected`` per connection that streamed; the final reconnect got 204.
-                first_run = ["connected", *["task_updated"] * 4]
+                # One ``connected`` per connection that streamed; the restart ended the first
+                # with the shutdown frame (``error``: reconnect); the final reconnect got 204.
+                first_run = ["connected", *["task_updated"] * 4, "error"]
                 assert kinds == [*first_run, "connected", *["task_updated"] * 3]
 
                 # The browser resumed by itself: each reconnect carried the last id it had, and
