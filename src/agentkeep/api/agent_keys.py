@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from agentkeep import errors
 from agentkeep.access import Principal
 from agentkeep.api import paging, responses
+from agentkeep.api import platform_wire as pw
 from agentkeep.api.deps import PrincipalDep, StoreDep
 from agentkeep.domain import models
 from agentkeep.store import SqlStore
@@ -59,7 +60,7 @@ async def agent_ref(
     return require_agent(await store.get_agent_by_name(agent_name), agent_name, by_name=True)
 
 
-@router.post("/agent_api_keys")
+@router.post("/agent_api_keys", response_model=pw.CreatedAgentApiKey)
 async def create_key(body: AgentApiKeyCreate, store: StoreDep, principal: PrincipalDep) -> Response:
     refuse_agent_keys(principal)
     agent = await agent_ref(store, body.agent_id, body.agent_name, "create an agent api_key")
@@ -77,7 +78,7 @@ async def create_key(body: AgentApiKeyCreate, store: StoreDep, principal: Princi
     return responses.json({**models.agent_api_key_wire(row), "api_key": value})
 
 
-@router.get("/agent_api_keys")
+@router.get("/agent_api_keys", response_model=list[pw.AgentApiKey])
 async def list_keys(
     store: StoreDep,
     principal: PrincipalDep,
@@ -112,7 +113,7 @@ async def _by_name(
 
 
 # ``:path``: github keys are named after repositories, ``owner/name``.
-@router.get("/agent_api_keys/name/{name:path}")
+@router.get("/agent_api_keys/name/{name:path}", response_model=pw.AgentApiKey)
 async def get_key_by_name(
     name: str,
     store: StoreDep,
@@ -126,7 +127,7 @@ async def get_key_by_name(
     return responses.json(models.agent_api_key_wire(row))
 
 
-@router.delete("/agent_api_keys/name/{api_key_name:path}")
+@router.delete("/agent_api_keys/name/{api_key_name:path}", response_model=str)
 async def delete_key_by_name(
     api_key_name: str,
     store: StoreDep,
@@ -143,7 +144,7 @@ async def delete_key_by_name(
     return responses.json(f"Agent api_key '{api_key_name}' deleted")
 
 
-@router.get("/agent_api_keys/{key_id}")
+@router.get("/agent_api_keys/{key_id}", response_model=pw.AgentApiKey)
 async def get_key(key_id: str, store: StoreDep, principal: PrincipalDep) -> Response:
     row = await store.get_agent_api_key(key_id)
     if row is None or not _in_reach(principal, row["agent_id"]):
@@ -151,7 +152,7 @@ async def get_key(key_id: str, store: StoreDep, principal: PrincipalDep) -> Resp
     return responses.json(models.agent_api_key_wire(row))
 
 
-@router.delete("/agent_api_keys/{key_id}")
+@router.delete("/agent_api_keys/{key_id}", response_model=str)
 async def delete_key(key_id: str, store: StoreDep, principal: PrincipalDep) -> Response:
     refuse_agent_keys(principal)
     # [fix] Agentex answers 200 for any id; an unknown one is 404 here.

@@ -19,6 +19,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, BeforeValidator, Field
 
+from agentkeep.api import platform_wire as pw
 from agentkeep.api import responses
 from agentkeep.api.deps import StoreDep, TaskAccessDep
 from agentkeep.store.checkpoints import CHECKPOINT_FIELDS, CheckpointQuery
@@ -120,14 +121,14 @@ def _tuple_wire(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-@router.post("/get-tuple")
+@router.post("/get-tuple", response_model=pw.CheckpointTuple | None)
 async def get_tuple(body: GetTupleBody, store: StoreDep, access: TaskAccessDep) -> Response:
     await access.require(body.thread_id)
     row = await store.get_checkpoint_tuple(body.thread_id, body.checkpoint_ns, body.checkpoint_id)
     return responses.json(None if row is None else _tuple_wire(row))
 
 
-@router.post("/put")
+@router.post("/put", response_model=pw.CheckpointKey)
 async def put(body: PutBody, store: StoreDep, access: TaskAccessDep) -> Response:
     await access.require(body.thread_id)
     key = {"thread_id": body.thread_id, "checkpoint_ns": body.checkpoint_ns}
@@ -156,7 +157,7 @@ async def put_writes(body: PutWritesBody, store: StoreDep, access: TaskAccessDep
     return Response(status_code=204)
 
 
-@router.post("/list")
+@router.post("/list", response_model=list[pw.Checkpoint])
 async def list_checkpoints(body: ListBody, store: StoreDep, access: TaskAccessDep) -> Response:
     await access.require(body.thread_id)
     query = CheckpointQuery(

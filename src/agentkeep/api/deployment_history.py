@@ -11,6 +11,7 @@ from fastapi import APIRouter, Response
 
 from agentkeep import errors
 from agentkeep.api import paging, responses
+from agentkeep.api import platform_wire as pw
 from agentkeep.api.deployments import own_agent_only
 from agentkeep.api.deps import PrincipalDep, StoreDep
 from agentkeep.domain import models
@@ -21,7 +22,7 @@ router = APIRouter(tags=["deployment-history"])
 VERB = "list deployment history"
 
 
-@router.get("/deployment-history")
+@router.get("/deployment-history", response_model=list[pw.DeploymentHistory])
 async def list_history(
     store: StoreDep,
     principal: PrincipalDep,
@@ -55,7 +56,7 @@ async def list_history(
     return responses.json([models.deployment_history_wire(r) for r in rows])
 
 
-@router.get("/deployment-history/{record_id}")
+@router.get("/deployment-history/{record_id}", response_model=pw.DeploymentHistory)
 async def get_history(record_id: str, store: StoreDep, principal: PrincipalDep) -> Response:
     row = await store.get_deployment_history(record_id)
     if row is None or principal.confined_to not in (None, row["agent_id"]):

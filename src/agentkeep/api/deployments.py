@@ -13,7 +13,8 @@ from pydantic import BaseModel, Field
 
 from agentkeep import errors
 from agentkeep.access import Principal
-from agentkeep.api import paging, responses
+from agentkeep.api import paging, responses, wire
+from agentkeep.api import platform_wire as pw
 from agentkeep.api.deps import PrincipalDep, StoreDep
 from agentkeep.domain import models
 from agentkeep.domain.paging import Page
@@ -60,7 +61,7 @@ async def owned_deployment(store: SqlStore, agent_id: str, deployment_id: str) -
     return row
 
 
-@router.post(PREFIX)
+@router.post(PREFIX, response_model=pw.Deployment)
 async def create_deployment(
     agent_id: str, body: DeploymentCreateBody, store: StoreDep, principal: PrincipalDep
 ) -> Response:
@@ -77,7 +78,7 @@ async def create_deployment(
     return responses.json(models.deployment_wire(row))
 
 
-@router.get(PREFIX)
+@router.get(PREFIX, response_model=list[pw.Deployment])
 async def list_deployments(
     agent_id: str,
     store: StoreDep,
@@ -95,7 +96,7 @@ async def list_deployments(
     return responses.json([models.deployment_wire(r) for r in rows])
 
 
-@router.get(PREFIX + "/{deployment_id}")
+@router.get(PREFIX + "/{deployment_id}", response_model=pw.Deployment)
 async def get_deployment(
     agent_id: str, deployment_id: str, store: StoreDep, principal: PrincipalDep
 ) -> Response:
@@ -104,7 +105,7 @@ async def get_deployment(
     return responses.json(models.deployment_wire(row))
 
 
-@router.post(PREFIX + "/{deployment_id}/promote")
+@router.post(PREFIX + "/{deployment_id}/promote", response_model=pw.Deployment)
 async def promote_deployment(
     agent_id: str, deployment_id: str, store: StoreDep, principal: PrincipalDep
 ) -> Response:
@@ -114,7 +115,7 @@ async def promote_deployment(
     return responses.json(models.deployment_wire(row))
 
 
-@router.delete(PREFIX + "/{deployment_id}")
+@router.delete(PREFIX + "/{deployment_id}", response_model=wire.Deleted)
 async def delete_deployment(
     agent_id: str, deployment_id: str, store: StoreDep, principal: PrincipalDep
 ) -> Response:

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field, ValidationError
 
 from agentkeep import errors
+from agentkeep.api import platform_wire as pw
 from agentkeep.api import responses
 from agentkeep.api.deps import SettingsDep, StoreDep, TaskAccessDep
 from agentkeep.domain import content, models
@@ -64,13 +65,13 @@ class RehydrateBody(Snapshot):
     snapshot_url: str | None = None
 
 
-@router.get("/tasks/{task_id}/export")
+@router.get("/tasks/{task_id}/export", response_model=pw.TaskSnapshot)
 async def export_task(task_id: str, store: StoreDep, access: TaskAccessDep) -> Response:
     await access.child_of(task_id)
     return responses.json(await store.task_snapshot(task_id))
 
 
-@router.post("/tasks/{task_id}/export")
+@router.post("/tasks/{task_id}/export", response_model=pw.ExportUpload)
 async def export_to_url(
     task_id: str, body: UploadBody, store: StoreDep, access: TaskAccessDep, settings: SettingsDep
 ) -> Response:
@@ -92,7 +93,7 @@ async def export_to_url(
     )
 
 
-@router.post("/tasks/{task_id}/clean")
+@router.post("/tasks/{task_id}/clean", response_model=pw.CleanResult)
 async def clean_task(
     task_id: str, store: StoreDep, access: TaskAccessDep, body: CleanBody | None = None
 ) -> Response:

@@ -14,7 +14,8 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from agentkeep import errors
 from agentkeep.access import Principal
-from agentkeep.api import paging, responses
+from agentkeep.api import paging, responses, wire
+from agentkeep.api import platform_wire as pw
 from agentkeep.api.agents import live_agent
 from agentkeep.api.deps import PrincipalDep, StoreDep
 from agentkeep.schedules import edits, model
@@ -83,7 +84,7 @@ def _creator(principal: Principal) -> dict[str, Any]:
     return model.creator_principal(api_name=api_name, agent_id=agent_id)
 
 
-@router.post("")
+@router.post("", response_model=pw.RunSchedule)
 async def create_schedule(
     agent_id: str,
     body: edits.ScheduleCreate,
@@ -96,7 +97,7 @@ async def create_schedule(
     return await _respond(store, agent, row, [])
 
 
-@router.get("")
+@router.get("", response_model=pw.RunScheduleList)
 async def list_schedules(
     agent_id: str,
     store: StoreDep,
@@ -118,12 +119,12 @@ async def list_schedules(
 # ------------------------------------------------------------------ one schedule, by name
 
 
-@router.get("/name/{name}")
+@router.get("/name/{name}", response_model=pw.RunSchedule)
 async def get_by_name(agent_id: str, name: str, store: StoreDep, p: PrincipalDep) -> Response:
     return await get_schedule(agent_id, await _id_by_name(store, p, agent_id, name), store, p)
 
 
-@router.patch("/name/{name}")
+@router.patch("/name/{name}", response_model=pw.RunSchedule)
 async def update_by_name(
     agent_id: str, name: str, body: edits.ScheduleUpdate, store: StoreDep, p: PrincipalDep
 ) -> Response:
@@ -131,26 +132,26 @@ async def update_by_name(
     return await update_schedule(agent_id, sid, body, store, p)
 
 
-@router.post("/name/{name}/pause")
+@router.post("/name/{name}/pause", response_model=pw.RunSchedule)
 async def pause_by_name(
     agent_id: str, name: str, store: StoreDep, p: PrincipalDep, body: edits.StateNote | None = None
 ) -> Response:
     return await pause(agent_id, await _id_by_name(store, p, agent_id, name), store, p, body)
 
 
-@router.post("/name/{name}/resume")
+@router.post("/name/{name}/resume", response_model=pw.RunSchedule)
 async def resume_by_name(
     agent_id: str, name: str, store: StoreDep, p: PrincipalDep, body: edits.StateNote | None = None
 ) -> Response:
     return await resume(agent_id, await _id_by_name(store, p, agent_id, name), store, p, body)
 
 
-@router.post("/name/{name}/trigger")
+@router.post("/name/{name}/trigger", response_model=pw.RunSchedule)
 async def trigger_by_name(agent_id: str, name: str, store: StoreDep, p: PrincipalDep) -> Response:
     return await trigger(agent_id, await _id_by_name(store, p, agent_id, name), store, p)
 
 
-@router.delete("/name/{name}")
+@router.delete("/name/{name}", response_model=wire.Deleted)
 async def delete_by_name(agent_id: str, name: str, store: StoreDep, p: PrincipalDep) -> Response:
     sid = await _id_by_name(store, p, agent_id, name)
     await _delete(store, agent_id, sid, name)
@@ -165,7 +166,7 @@ async def _id_by_name(store: SqlStore, p: Principal, agent_id: str, name: str) -
 # ------------------------------------------------------------------ one schedule, by id
 
 
-@router.get("/{schedule_id}")
+@router.get("/{schedule_id}", response_model=pw.RunSchedule)
 async def get_schedule(
     agent_id: str, schedule_id: str, store: StoreDep, p: PrincipalDep
 ) -> Response:
@@ -176,7 +177,7 @@ async def get_schedule(
     return await _respond(store, agent, row, None)
 
 
-@router.patch("/{schedule_id}")
+@router.patch("/{schedule_id}", response_model=pw.RunSchedule)
 async def update_schedule(
     agent_id: str, schedule_id: str, body: edits.ScheduleUpdate, store: StoreDep, p: PrincipalDep
 ) -> Response:
@@ -187,7 +188,7 @@ async def update_schedule(
     return await _edit(store, agent, schedule_id, edits.patch(body, now), now)
 
 
-@router.post("/{schedule_id}/pause")
+@router.post("/{schedule_id}/pause", response_model=pw.RunSchedule)
 async def pause(
     agent_id: str,
     schedule_id: str,
@@ -198,7 +199,7 @@ async def pause(
     return await _set_paused(store, p, agent_id, schedule_id, True, body)
 
 
-@router.post("/{schedule_id}/resume")
+@router.post("/{schedule_id}/resume", response_model=pw.RunSchedule)
 async def resume(
     agent_id: str,
     schedule_id: str,
@@ -228,7 +229,7 @@ async def _set_paused(
     return await _edit(store, agent, schedule_id, edits.set_paused(paused, note, now), now)
 
 
-@router.post("/{schedule_id}/trigger")
+@router.post("/{schedule_id}/trigger", response_model=pw.RunSchedule)
 async def trigger(agent_id: str, schedule_id: str, store: StoreDep, p: PrincipalDep) -> Response:
     """Record a manual fire and return; this process's scheduler runs it at once (woken)."""
     agent = await _agent(store, p, agent_id)
@@ -240,7 +241,7 @@ async def trigger(agent_id: str, schedule_id: str, store: StoreDep, p: Principal
     return await _respond(store, agent, row, None)
 
 
-@router.post("/{schedule_id}/skip")
+@router.post("/{schedule_id}/skip", response_model=pw.RunSchedule)
 async def skip(
     agent_id: str, schedule_id: str, body: edits.ScheduledTime, store: StoreDep, p: PrincipalDep
 ) -> Response:
@@ -250,7 +251,7 @@ async def skip(
     return await _edit(store, agent, schedule_id, edits.skip(body.scheduled_time, now), now)
 
 
-@router.post("/{schedule_id}/unskip")
+@router.post("/{schedule_id}/unskip", response_model=pw.RunSchedule)
 async def unskip(
     agent_id: str, schedule_id: str, body: edits.ScheduledTime, store: StoreDep, p: PrincipalDep
 ) -> Response:
@@ -260,7 +261,7 @@ async def unskip(
     return await _edit(store, agent, schedule_id, edits.unskip(body.scheduled_time, now), now)
 
 
-@router.delete("/{schedule_id}")
+@router.delete("/{schedule_id}", response_model=wire.Deleted)
 async def delete_schedule(
     agent_id: str, schedule_id: str, store: StoreDep, p: PrincipalDep
 ) -> Response:
@@ -275,7 +276,7 @@ async def _delete(store: SqlStore, agent_id: str, schedule_id: str, ref: str) ->
         raise _missing(agent_id, ref)
 
 
-@router.get("/{schedule_id}/fires")
+@router.get("/{schedule_id}/fires", response_model=list[pw.ScheduleFire])
 async def list_fires(
     agent_id: str,
     schedule_id: str,

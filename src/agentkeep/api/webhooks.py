@@ -12,6 +12,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from agentkeep import errors
+from agentkeep.api import platform_wire as pw
 from agentkeep.api import responses
 from agentkeep.api.agent_keys import refuse_agent_keys
 from agentkeep.api.deps import PrincipalDep, SettingsDep, StoreDep
@@ -51,7 +52,7 @@ def _check(body: WebhookTriggerCreate) -> str:
     return path
 
 
-@router.post("/agent_api_keys/webhook-trigger")
+@router.post("/agent_api_keys/webhook-trigger", response_model=pw.WebhookTrigger)
 async def create_webhook_trigger(
     body: WebhookTriggerCreate, store: StoreDep, principal: PrincipalDep, settings: SettingsDep
 ) -> Response:
