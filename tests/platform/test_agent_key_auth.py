@@ -12,7 +12,7 @@ import pytest
 from agentkeep.app import create_app
 from agentkeep.settings import Settings
 from agentkeep.store import SqlStore
-from tests.conftest import ServerProcess, running_app, start_server, stop_server
+from tests.conftest import ServerProcess, running_app, service_url, start_server, stop_server
 from tests.platform.kit import OPS, OPS_KEY, envelope, register
 
 FORBIDDEN = envelope("Agent keys cannot manage agent API keys", 403)
@@ -99,7 +99,12 @@ async def test_webhook_secrets_never_authenticate(api: httpx.AsyncClient) -> Non
 
 @pytest.fixture
 def two_servers(db_url: str, tmp_path: Path) -> Iterator[tuple[ServerProcess, ServerProcess]]:
-    env = {"AGENTKEEP_DATABASE_URL": db_url, "AGENTKEEP_API_KEYS": f"ops:{OPS_KEY}"}
+    # Two processes on one database need a shared bus (``serve`` refuses otherwise).
+    env = {
+        "AGENTKEEP_DATABASE_URL": db_url,
+        "AGENTKEEP_API_KEYS": f"ops:{OPS_KEY}",
+        "AGENTKEEP_REDIS_URL": service_url("TEST_REDIS_URL"),
+    }
     first = start_server(env, tmp_path / "a.log")
     try:
         second = start_server(env, tmp_path / "b.log")

@@ -16,7 +16,7 @@ from agentkeep.domain import models
 from agentkeep.errors import ItemAlreadyExists
 from agentkeep.store import SqlStore
 from agentkeep.store.platform_tables import deployments
-from tests.conftest import ServerProcess, start_server, stop_server
+from tests.conftest import ServerProcess, service_url, start_server, stop_server
 from tests.platform.kit import register
 
 CONCURRENCY = 16
@@ -25,7 +25,8 @@ ROUNDS = 8
 
 @pytest.fixture
 def two_servers(db_url: str, tmp_path: Path) -> Iterator[tuple[ServerProcess, ServerProcess]]:
-    env = {"AGENTKEEP_DATABASE_URL": db_url}
+    # Two processes on one database need a shared bus (``serve`` refuses otherwise).
+    env = {"AGENTKEEP_DATABASE_URL": db_url, "AGENTKEEP_REDIS_URL": service_url("TEST_REDIS_URL")}
     first = start_server(env, tmp_path / "a.log")
     try:
         second = start_server(env, tmp_path / "b.log")

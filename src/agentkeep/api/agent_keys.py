@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from agentkeep import errors
 from agentkeep.access import Principal
@@ -18,6 +18,7 @@ from agentkeep.api import paging, responses
 from agentkeep.api import platform_wire as pw
 from agentkeep.api.deps import PrincipalDep, StoreDep
 from agentkeep.domain import models
+from agentkeep.domain.limits import CheckedBody
 from agentkeep.store import SqlStore
 from agentkeep.store.agent_api_keys import new_key_value, require_agent
 
@@ -27,7 +28,7 @@ KeyType = Literal["internal", "external", "github", "slack"]
 NOT_FOUND = "Agent api_key not found."
 
 
-class AgentApiKeyCreate(BaseModel):
+class AgentApiKeyCreate(CheckedBody):
     agent_id: str | None = None
     agent_name: str | None = None
     name: str = Field(min_length=1, max_length=255)

@@ -22,6 +22,7 @@ from pydantic import BaseModel, BeforeValidator, Field
 from agentkeep.api import platform_wire as pw
 from agentkeep.api import responses
 from agentkeep.api.deps import StoreDep, TaskAccessDep
+from agentkeep.domain.limits import CheckedBody
 from agentkeep.store.checkpoints import CHECKPOINT_FIELDS, CheckpointQuery
 
 router = APIRouter(prefix="/checkpoints", tags=["checkpoints"])
@@ -61,13 +62,13 @@ class WriteIn(BaseModel):
     task_path: str = ""
 
 
-class GetTupleBody(BaseModel):
+class GetTupleBody(CheckedBody):
     thread_id: str
     checkpoint_ns: str = ""
     checkpoint_id: str | None = None
 
 
-class PutBody(BaseModel):
+class PutBody(CheckedBody):
     thread_id: str
     checkpoint_ns: str = ""
     checkpoint_id: str
@@ -77,7 +78,7 @@ class PutBody(BaseModel):
     blobs: list[BlobIn] = Field(default_factory=list)
 
 
-class PutWritesBody(BaseModel):
+class PutWritesBody(CheckedBody):
     thread_id: str
     checkpoint_ns: str = ""
     checkpoint_id: str
@@ -85,7 +86,7 @@ class PutWritesBody(BaseModel):
     upsert: bool = False
 
 
-class ListBody(BaseModel):
+class ListBody(CheckedBody):
     thread_id: str
     checkpoint_ns: str | None = None
     before_checkpoint_id: str | None = None
@@ -93,7 +94,7 @@ class ListBody(BaseModel):
     limit: int = Field(100, ge=1, le=1000)
 
 
-class DeleteThreadBody(BaseModel):
+class DeleteThreadBody(CheckedBody):
     thread_id: str
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from agentkeep import errors
 from agentkeep.access import Principal
@@ -17,6 +17,7 @@ from agentkeep.api import paging, responses, wire
 from agentkeep.api import platform_wire as pw
 from agentkeep.api.deps import PrincipalDep, StoreDep
 from agentkeep.domain import models
+from agentkeep.domain.limits import CheckedBody
 from agentkeep.domain.paging import Page
 from agentkeep.store import SqlStore
 from agentkeep.store.deployments import (
@@ -30,7 +31,7 @@ router = APIRouter(tags=["deployments"])
 PREFIX = "/agents/{agent_id}/deployments"
 
 
-class DeploymentCreateBody(BaseModel):
+class DeploymentCreateBody(CheckedBody):
     docker_image: str = Field(min_length=1)
     registration_metadata: dict[str, Any] | None = None
     sgp_deploy_id: str | None = None

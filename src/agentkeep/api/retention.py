@@ -20,17 +20,18 @@ from agentkeep.api import responses
 from agentkeep.api.deps import SettingsDep, StoreDep, TaskAccessDep
 from agentkeep.domain import content, models
 from agentkeep.domain.content import StreamingStatus, TaskMessageContent
+from agentkeep.domain.limits import CheckedBody
 from agentkeep.retention import urls
 from agentkeep.settings import Settings
 
 router = APIRouter(tags=["task-retention"])
 
 
-class UploadBody(BaseModel):
+class UploadBody(CheckedBody):
     upload_url: str
 
 
-class CleanBody(BaseModel):
+class CleanBody(CheckedBody):
     force: bool = False
     idle_days: int = Field(7, ge=1)
 
@@ -53,7 +54,7 @@ class SnapshotState(BaseModel):
     updated_at: datetime | None = None
 
 
-class Snapshot(BaseModel):
+class Snapshot(CheckedBody):
     """What export answers and rehydrate takes (Agentex's TaskSnapshotEntity)."""
 
     task_id: str

@@ -19,7 +19,7 @@ from http.cookies import SimpleCookie
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 from starlette.datastructures import Headers
 from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from agentkeep import errors, keys
 from agentkeep.api import responses
 from agentkeep.api.deps import SettingsDep
+from agentkeep.domain.limits import CheckedBody
 
 router = APIRouter(tags=["auth"])
 
@@ -34,7 +35,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-class SessionCreate(BaseModel):
+class SessionCreate(CheckedBody):
     api_key: str = Field(min_length=1, max_length=4096)
 
 

@@ -9,13 +9,14 @@ import unicodedata
 from urllib.parse import quote
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from agentkeep import errors
 from agentkeep.api import platform_wire as pw
 from agentkeep.api import responses
 from agentkeep.api.agent_keys import refuse_agent_keys
 from agentkeep.api.deps import PrincipalDep, SettingsDep, StoreDep
+from agentkeep.domain.limits import CheckedBody
 from agentkeep.store.agent_api_keys import new_key_value, require_agent
 
 router = APIRouter(tags=["agent_api_keys"])
@@ -24,7 +25,7 @@ SOURCES = ("github", "slack")
 FORWARD_PREFIX = "/agents/forward/name"
 
 
-class WebhookTriggerCreate(BaseModel):
+class WebhookTriggerCreate(CheckedBody):
     agent_name: str = Field(min_length=1)
     source: str = "github"
     name: str = Field(min_length=1, max_length=255)

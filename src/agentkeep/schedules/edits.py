@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from agentkeep import errors
 from agentkeep.domain import models
+from agentkeep.domain.limits import CheckedBody
 from agentkeep.schedules import model
 from agentkeep.schedules.cadence import Cadence, parse_utc
 from agentkeep.store.schedules import ScheduleEdit
@@ -34,7 +35,7 @@ class InitialInput(BaseModel):
     content: str
 
 
-class ScheduleCreate(BaseModel):
+class ScheduleCreate(CheckedBody):
     name: ScheduleName
     initial_input: InitialInput
     cron_expression: str | None = None
@@ -48,7 +49,7 @@ class ScheduleCreate(BaseModel):
     task_metadata: dict[str, Any] | None = None
 
 
-class ScheduleUpdate(BaseModel):
+class ScheduleUpdate(CheckedBody):
     name: ScheduleName | None = None
     initial_input: InitialInput | None = None
     cron_expression: str | None = None
@@ -62,11 +63,11 @@ class ScheduleUpdate(BaseModel):
     task_metadata: dict[str, Any] | None = None
 
 
-class StateNote(BaseModel):
+class StateNote(CheckedBody):
     note: str | None = None
 
 
-class ScheduledTime(BaseModel):
+class ScheduledTime(CheckedBody):
     scheduled_time: datetime
 
 
