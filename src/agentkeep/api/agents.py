@@ -20,6 +20,7 @@ from agentkeep.api.deps import (
 from agentkeep.api.paging import PageDep
 from agentkeep.api.schemas import AgentRegister, AgentRegisterBuild
 from agentkeep.domain import models
+from agentkeep.domain.agents import AgentStatus
 from agentkeep.domain.paging import Page
 from agentkeep.store import SqlStore
 from agentkeep.store.agents import AGENT_ORDER_FIELDS, AgentQuery, Registration
@@ -31,7 +32,7 @@ async def live_agent(store: SqlStore, agent_id: str) -> dict[str, Any]:
     row = await store.get_agent(agent_id)
     if row is None:
         raise errors.NotFound.by_id(agent_id)
-    if row["status"] == "Deleted":
+    if row["status"] == AgentStatus.DELETED.value:
         raise errors.NotFound(f"Agent {agent_id} not found")
     return row
 
@@ -40,7 +41,7 @@ async def live_agent_by_name(store: SqlStore, name: str) -> dict[str, Any]:
     row = await store.get_agent_by_name(name)
     if row is None:
         raise errors.NotFound.by_name(name)
-    if row["status"] == "Deleted":
+    if row["status"] == AgentStatus.DELETED.value:
         raise errors.NotFound(f"Agent {name} not found")
     return row
 

@@ -19,6 +19,7 @@ from agentkeep.acp import forward, wire
 from agentkeep.acp.client import AgentTarget
 from agentkeep.api import forward_auth
 from agentkeep.api.deps import RequestIdDep, SettingsDep, StoreDep
+from agentkeep.domain.agents import AgentStatus
 from agentkeep.store import SqlStore
 
 router = APIRouter(tags=["forwarding"])
@@ -28,7 +29,7 @@ PREFIX = "/agents/forward/name/"
 async def dial_target(store: SqlStore, agent_name: str) -> tuple[dict[str, Any], AgentTarget]:
     agent = await store.get_agent_by_name(agent_name)
     target = None
-    if agent is not None and agent["status"] != "Deleted":
+    if agent is not None and agent["status"] != AgentStatus.DELETED.value:
         target = await wire.target(store, agent)
     if agent is None or target is None or not target.acp_url:
         raise errors.NotFound(f"Agent {agent_name} not found or has no ACP URL.")

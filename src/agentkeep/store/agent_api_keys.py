@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from agentkeep import errors
 from agentkeep.domain import models
+from agentkeep.domain.agents import AgentStatus
 from agentkeep.store.platform_tables import CREDENTIAL_TYPES, agent_api_keys
 from agentkeep.store.sql import SqlBase, row_dict
 from agentkeep.store.tables import agents
@@ -112,7 +113,9 @@ class AgentApiKeysMixin(SqlBase):
         stmt = (
             select(agents, agent_api_keys.c.key_hash, agent_api_keys.c.api_key_type)
             .join(agent_api_keys, agent_api_keys.c.agent_id == agents.c.id)
-            .where(agent_api_keys.c.key_hash == digest, agents.c.status != "Deleted")
+            .where(
+                agent_api_keys.c.key_hash == digest, agents.c.status != AgentStatus.DELETED.value
+            )
         )
         async with self.read() as conn:
             r = (await conn.execute(stmt)).first()
@@ -139,6 +142,6 @@ def require_agent(row: dict[str, Any] | None, ref: str, *, by_name: bool) -> dic
     """The agent 404s of the key routes: unknown (by id or name), then Deleted."""
     if row is None:
         raise errors.NotFound.by_name(ref) if by_name else errors.NotFound.by_id(ref)
-    if row["status"] == "Deleted":
+    if row["status"] == AgentStatus.DELETED.value:
         raise errors.NotFound(f"Agent {ref} not found")
     return row

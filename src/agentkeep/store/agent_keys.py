@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agentkeep import keys
 from agentkeep.domain import models
+from agentkeep.domain.agents import AgentStatus
 from agentkeep.store import fastread
 from agentkeep.store.sql import SqlBase, row_dict
 from agentkeep.store.tables import agent_keys, agents
@@ -97,7 +98,7 @@ class AgentKeysMixin(SqlBase):
         stmt = (
             select(agents)
             .join(agent_keys, agent_keys.c.agent_id == agents.c.id)
-            .where(agent_keys.c.key_hash == digest, agents.c.status != "Deleted")
+            .where(agent_keys.c.key_hash == digest, agents.c.status != AgentStatus.DELETED.value)
         )
         async with self.read() as conn:
             r = (await conn.execute(stmt)).first()

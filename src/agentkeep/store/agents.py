@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agentkeep import errors
 from agentkeep.domain import models
+from agentkeep.domain.agents import AgentStatus
 from agentkeep.domain.paging import Page
 from agentkeep.store import fastread, registrations
 from agentkeep.store.agent_keys import AgentKeysMixin
@@ -62,7 +63,7 @@ class AgentsMixin(AgentKeysMixin, RegistrationsMixin):
                         id=models.new_id(),
                         name=reg.name,
                         description=reg.description,
-                        status="Ready",
+                        status=AgentStatus.READY.value,
                         status_reason=REGISTERED_REASON,
                         acp_type=reg.acp_type,
                         acp_url=reg.acp_url,
@@ -108,7 +109,7 @@ class AgentsMixin(AgentKeysMixin, RegistrationsMixin):
             "description": reg.description,
             "acp_url": reg.acp_url,
             "acp_type": reg.acp_type,
-            "status": "Ready",
+            "status": AgentStatus.READY.value,
             "status_reason": REGISTERED_REASON,
             "registration_metadata": merged or current["registration_metadata"],
             # A registration without a deployment id takes production back from any
@@ -142,7 +143,7 @@ class AgentsMixin(AgentKeysMixin, RegistrationsMixin):
                     id=models.new_id(),
                     name=name,
                     description=description,
-                    status="BuildOnly",
+                    status=AgentStatus.BUILD_ONLY.value,
                     status_reason=BUILD_REASON,
                     acp_type="async",
                     acp_url=None,
@@ -175,7 +176,7 @@ class AgentsMixin(AgentKeysMixin, RegistrationsMixin):
         return row_dict(r) if r else None
 
     async def list_agents(self, q: AgentQuery, page: Page) -> list[dict[str, Any]]:
-        stmt = select(agents).where(agents.c.status != "Deleted")
+        stmt = select(agents).where(agents.c.status != AgentStatus.DELETED.value)
         if q.task_id is not None:
             stmt = stmt.where(
                 agents.c.id.in_(
@@ -193,8 +194,12 @@ class AgentsMixin(AgentKeysMixin, RegistrationsMixin):
         async with self.write() as conn:
             r = await conn.execute(
                 agents.update()
-                .where(agents.c.id == agent_id, agents.c.status != "Deleted")
-                .values(status="Deleted", status_reason=DELETED_REASON, updated_at=models.utcnow())
+                .where(agents.c.id == agent_id, agents.c.status != AgentStatus.DELETED.value)
+                .values(
+                    status=AgentStatus.DELETED.value,
+                    status_reason=DELETED_REASON,
+                    updated_at=models.utcnow(),
+                )
                 .returning(agents.c.id)
             )
             if r.first() is None:

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agentkeep import errors
 from agentkeep.domain import models
+from agentkeep.domain.agents import AgentStatus
 from agentkeep.store.platform_tables import deployment_history, deployments
 from agentkeep.store.sql import SqlBase, row_dict
 from agentkeep.store.tables import agents
@@ -41,7 +42,7 @@ def live_agent_row(row: dict[str, Any] | None, agent_id: str) -> dict[str, Any]:
     """The agent 404s of the platform routes: unknown, then Deleted."""
     if row is None:
         raise errors.NotFound.by_id(agent_id)
-    if row["status"] == "Deleted":
+    if row["status"] == AgentStatus.DELETED.value:
         raise errors.NotFound(f"Agent {agent_id} not found")
     return row
 
@@ -163,9 +164,11 @@ class DeploymentsMixin(SqlBase):
             "acp_url": promoted["acp_url"],
             "updated_at": now,
         }
-        if agent["status"] == "BuildOnly":
+        if agent["status"] == AgentStatus.BUILD_ONLY.value:
             # A build registered without a running process goes live with its deployment.
-            values.update(status="Ready", status_reason=REGISTERED_REASON, registered_at=now)
+            values.update(
+                status=AgentStatus.READY.value, status_reason=REGISTERED_REASON, registered_at=now
+            )
         return values
 
     async def _deployment(self, conn: AsyncConnection, deployment_id: str) -> dict[str, Any] | None:
