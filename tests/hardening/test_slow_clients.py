@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 import pytest
 import uvicorn
 
-from agentkeep import cli, slowclients
+from agentkeep import serving, slowclients
 from agentkeep.app import create_app
 from agentkeep.settings import Settings
 
@@ -98,7 +98,8 @@ async def test_oversized_headers_are_400(port: int) -> None:
 
 
 def test_serve_uses_the_deadline_and_the_documented_limits() -> None:
-    options = cli._uvicorn_options(Settings(keepalive_timeout_seconds=7, max_connections=50))
+    settings = Settings(keepalive_timeout_seconds=7, max_connections=50)
+    options = serving.uvicorn_options(settings, serving.capacity(settings, open_files=100_000))
     assert options["http"] is slowclients.HeaderDeadlineProtocol
     assert (options["timeout_keep_alive"], options["limit_concurrency"]) == (7, 50)
     assert slowclients.HEADER_TIMEOUT_SECONDS == 10.0
