@@ -274,22 +274,34 @@ def _lifespan(
             app.state.scheduler = _start_scheduler(stack, app, settings)
             stop = asyncio.Event()
             if settings.background_workers:
-                sweep = asyncio.create_task(
-                    sweeper.run(lifecycle, settings.sweep_interval_seconds, stop, metrics),
-                    name="agentkeep-sweeper",
-                )
-                stack.push_async_callback(background.finish, sweep)
-                if settings.retention_sweep_cron:
-                    retention_job = asyncio.create_task(
-                        retention_sweep.run(own_store, settings, stop),
-                        name="agentkeep-retention-sweep",
-                    )
-                    stack.push_async_callback(background.finish, retention_job)
+                _start_sweeps(stack, settings, lifecycle, metrics, stop)
             _start_watchdog(stack, settings, own_store, own_bus, metrics, stop)
             stack.callback(stop.set)
             yield
 
     return lifespan
+
+
+def _start_sweeps(
+    stack: contextlib.AsyncExitStack,
+    settings: Settings,
+    lifecycle: Lifecycle,
+    metrics: Metrics,
+    stop: asyncio.Event,
+) -> None:
+    """The deadline sweeper and, when configured, the retention sweep; both stop on ``stop``
+    and are awaited (not cancelled mid-query) before the store closes."""
+    sweep = asyncio.create_task(
+        sweeper.run(lifecycle, settings.sweep_interval_seconds, stop, metrics),
+        name="agentkeep-sweeper",
+    )
+    stack.push_async_callback(background.finish, sweep)
+    if settings.retention_sweep_cron:
+        retention_job = asyncio.create_task(
+            retention_sweep.run(lifecycle.store, settings, stop),
+            name="agentkeep-retention-sweep",
+        )
+        stack.push_async_callback(background.finish, retention_job)
 
 
 def _start_scheduler(

@@ -56,6 +56,11 @@ class Metrics:
             registry=r,
             multiprocess_mode="livesum",
         )
+        self._register_background(r)
+        self._request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def _register_background(self, r: CollectorRegistry) -> None:
+        """What the background work reports: outbox, agent calls, sweeper, dependencies."""
         self.outbox_backlog = Gauge(
             "agentkeep_outbox_backlog",
             "Task changes committed but not yet published on their stream",
@@ -95,7 +100,6 @@ class Metrics:
             registry=r,
             multiprocess_mode="livemin",
         )
-        self._request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         key = (method, route, status)
