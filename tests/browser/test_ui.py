@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import UiPage, UiServer
-from tests.browser.ui_kit import choose_agent, header_badge, prompt, row
+from tests.browser.ui_kit import choose_agent, header_badge, prompt, row, wait_for_listed_statuses
 
 #: Records every text an agent message shows, in order, from the page's own DOM updates.
 RECORD_AGENT_TEXT = """() => {
@@ -216,12 +216,14 @@ def test_sidebar_filters_by_status(ui: UiPage, ui_server: UiServer) -> None:
     expect(row(page, done["id"])).to_be_visible()
 
     page.get_by_label("Status filter").select_option("COMPLETED")
+    wait_for_listed_statuses(page, "COMPLETED")
     expect(row(page, done["id"])).to_be_visible()
     expect(row(page, running["id"])).to_have_count(0)
     badges = page.locator(".task-row .badge")
     assert set(badges.all_inner_texts()) == {"completed"}
 
     page.get_by_label("Status filter").select_option("RUNNING")
+    wait_for_listed_statuses(page, "RUNNING")
     expect(row(page, running["id"])).to_be_visible()
     expect(row(page, done["id"])).to_have_count(0)
     assert set(badges.all_inner_texts()) == {"running"}

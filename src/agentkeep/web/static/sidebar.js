@@ -43,11 +43,16 @@ function useTaskList(filters) {
   const current = useRef(state);
   current.current = state;
   const key = `${filters.agent}|${filters.status}`;
+  // Bumped on every filter change: a read still in flight for the old filters must not
+  // merge its rows (of other statuses or agents) into the new list.
+  const generation = useRef(0);
 
   const loadPage = async (page, reset) => {
+    const mine = generation.current;
     setState((s) => ({ ...s, loading: true }));
     try {
       const rows = await get(query(filters, page));
+      if (mine !== generation.current) return;
       setState((s) => ({
         rows: reset ? rows.sort(byActivity) : mergeRows(s.rows, rows),
         page: Math.max(page, reset ? page : s.page),
@@ -57,12 +62,15 @@ function useTaskList(filters) {
         error: null,
       }));
     } catch (e) {
+      if (mine !== generation.current) return;
       setState((s) => ({ ...s, loading: false, error: e.message, more: false }));
     }
   };
 
   useEffect(() => {
-    setState({ rows: [], page: 0, more: true, loading: false, error: null });
+    generation.current += 1;
+    // Keep the rows that still match while the first page loads: no empty flash.
+    setState((s) => ({ rows: s.rows.filter((t) => matches(t, filters)), page: 0, more: true, loading: false, error: null }));
     loadPage(1, true);
     const timer = setInterval(() => {
       if (document.visibilityState === "visible" && !current.current.error) loadPage(1, false);
@@ -162,7 +170,7 @@ export function Sidebar({ agents, taskId, open, onNewTask, children }) {
         </select>
       </div>
     </div>
-    <nav class="task-list" aria-label="Task list">
+    <nav class="task-list" aria-label="Task list" aria-busy=${state.loading ? "true" : "false"}>
       ${state.error && html`<p class="problem" role="alert">${state.error}</p>`}
       <ul>${rows.map((t) => html`<${TaskRow} key=${t.id} task=${t} selected=${t.id === taskId} now=${now} />`)}</ul>
       ${!state.loading && !state.error && rows.length === 0 && !state.more &&
