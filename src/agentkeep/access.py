@@ -7,10 +7,10 @@ on every path: the security issue this closes was JSON-RPC ignoring it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from agentkeep import errors
 from agentkeep.store import SqlStore
+from agentkeep.store.rows import AgentRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +22,7 @@ class Principal:
     """
 
     credential: str
-    agent: dict[str, Any] | None = None
+    agent: AgentRow | None = None
     scoped: bool = False
     #: ``internal`` (the registration key or an internal agent API key) or ``external``.
     key_type: str | None = None

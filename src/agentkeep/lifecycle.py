@@ -18,12 +18,13 @@ from agentkeep import errors
 from agentkeep.domain import models, status
 from agentkeep.domain.status import TaskStatus
 from agentkeep.store import SqlStore
+from agentkeep.store.rows import TaskRow
 from agentkeep.store.tasks import Change
 
 log = logging.getLogger(__name__)
 
 #: Called after a change commits, with the new row and the change (actor, reason, …).
-AfterCommit = Callable[[dict[str, Any], Change], Awaitable[None]]
+AfterCommit = Callable[[TaskRow, Change], Awaitable[None]]
 
 DEADLINE_REASON = "Task exceeded its deadline"
 DEADLINE_ACTOR = "system:deadline"
@@ -39,7 +40,7 @@ class Lifecycle:
         """Register a hook run after every committed change (relay wake-up, agent notice)."""
         self._after_commit.append(hook)
 
-    async def _committed(self, row: dict[str, Any], change: Change) -> None:
+    async def _committed(self, row: TaskRow, change: Change) -> None:
         for hook in self._after_commit:
             try:
                 await hook(row, change)
@@ -55,7 +56,7 @@ class Lifecycle:
         change: Change,
         *,
         expected_version: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> TaskRow:
         """A REST transition (``complete``, ``cancel``, …, ``interrupt``)."""
         target, default_reason = status.VERBS[verb]
         change = dataclasses.replace(change, reason=change.reason or default_reason)
@@ -68,7 +69,7 @@ class Lifecycle:
         change: Change,
         *,
         expected_version: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> TaskRow:
         sources = status.sources_for(target)
         if target is TaskStatus.RUNNING:
             sources = sources - {TaskStatus.FAILED}
@@ -105,9 +106,7 @@ class Lifecycle:
             data=data,
         )
 
-    async def resume(
-        self, task_id: str, change: Change, *, agent_failure: bool
-    ) -> dict[str, Any] | None:
+    async def resume(self, task_id: str, change: Change, *, agent_failure: bool) -> TaskRow | None:
         """INTERRUPTED (and, with ``agent_failure``, FAILED by an agent error) → RUNNING.
 
         Returns None when the task was in neither state: resuming is opportunistic.
@@ -128,7 +127,7 @@ class Lifecycle:
 
     async def fail_from_agent(
         self, task_id: str, reason: str, request_id: str | None
-    ) -> dict[str, Any] | None:
+    ) -> TaskRow | None:
         """An agent error fails a live task by compare-and-set; a finished task keeps its
         status (Agentex overwrote it unconditionally)."""
         change = Change(status.AGENT_ERROR_ACTOR, request_id, reason)
@@ -139,7 +138,7 @@ class Lifecycle:
             await self._committed(row, change)
         return row
 
-    async def delete(self, task_id: str, change: Change) -> dict[str, Any]:
+    async def delete(self, task_id: str, change: Change) -> TaskRow:
         row = await self.store.transition(
             task_id, TaskStatus.DELETED, change, sources=status.sources_for(TaskStatus.DELETED)
         )
@@ -160,7 +159,7 @@ class Lifecycle:
         expected_version: int | None,
         actor: str,
         replace_params: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
+    ) -> TaskRow:
         row = await self.store.update_task(
             task_id,
             task_metadata=task_metadata,
@@ -180,7 +179,7 @@ class Lifecycle:
         seconds = timeout_seconds if timeout_seconds is not None else self.default_timeout_seconds
         return models.utcnow() + timedelta(seconds=seconds) if seconds else None
 
-    async def time_out(self, task_id: str) -> dict[str, Any] | None:
+    async def time_out(self, task_id: str) -> TaskRow | None:
         """The sweeper's move: RUNNING/INTERRUPTED → TIMED_OUT, None if someone was first."""
         change = Change(DEADLINE_ACTOR, None, DEADLINE_REASON)
         row = await self.store.transition(

@@ -22,6 +22,8 @@ from prometheus_client import (
 )
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from agentkeep.store.rows import TaskRow
+
 #: The route label of requests that matched no route: one series, not one per stray path.
 UNMATCHED = "(unmatched)"
 #: Where a middleware answering before routing names the route it answered for.
@@ -114,7 +116,7 @@ class Metrics:
         children[0].inc()
         children[1].observe(seconds)
 
-    async def count_change(self, row: dict[str, Any], _change: Any) -> None:
+    async def count_change(self, row: TaskRow, _change: Any) -> None:
         """The lifecycle's after-commit hook."""
         self.changes.labels(row["status"]).inc()
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from typing import Any
 
 from agentkeep import errors
 from agentkeep.acp import wire
@@ -23,6 +22,7 @@ from agentkeep.domain.agents import ASYNC_ACP_TYPES, AgentStatus
 from agentkeep.domain.status import TaskStatus
 from agentkeep.store import SqlStore
 from agentkeep.store.changes import Change
+from agentkeep.store.rows import TaskRow
 
 log = logging.getLogger(__name__)
 
@@ -38,15 +38,15 @@ class CancelNotifier:
         self.client = client
         self._pending: set[asyncio.Task[None]] = set()
 
-    async def on_commit(self, row: dict[str, Any], change: Change) -> None:
+    async def on_commit(self, row: TaskRow, change: Change) -> None:
         if row["status"] not in NOTIFY_ON or change.agent_told:
             return
         # A strong reference until done: the loop keeps only weak ones to tasks.
-        job = asyncio.create_task(self._notify(dict(row), change.actor))
+        job = asyncio.create_task(self._notify(row.copy(), change.actor))
         self._pending.add(job)
         job.add_done_callback(self._pending.discard)
 
-    async def _notify(self, task: dict[str, Any], actor: str) -> None:
+    async def _notify(self, task: TaskRow, actor: str) -> None:
         linked = await self.store.agents_of_tasks([task["id"]])
         for agent in linked[task["id"]]:
             if (

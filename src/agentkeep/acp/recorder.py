@@ -21,6 +21,7 @@ from agentkeep.bus.base import EventBus
 from agentkeep.domain import content as message_content
 from agentkeep.domain import models
 from agentkeep.store import SqlStore
+from agentkeep.store.rows import MessageRow
 
 UPDATE_TYPES = frozenset({"start", "delta", "full", "done"})
 DONE = message_content.DONE
@@ -29,7 +30,7 @@ IN_PROGRESS = message_content.IN_PROGRESS
 
 @dataclass
 class _Slot:
-    message: dict[str, Any]
+    message: MessageRow
     acc: fold.Accumulator
     done: bool = False
 
@@ -106,7 +107,11 @@ class TurnRecorder:
             slot.message["id"], self.task_id, slot.acc.content, DONE
         )
         # None only if the message vanished under us; keep what we know rather than fail.
-        fallback = {**slot.message, "content": slot.acc.content, "streaming_status": DONE}
+        fallback: MessageRow = {
+            **slot.message,
+            "content": slot.acc.content,
+            "streaming_status": DONE,
+        }
         slot.message = row or fallback
 
     async def _emit(self, update: dict[str, Any], slot: _Slot) -> dict[str, Any]:

@@ -8,17 +8,15 @@ broken agent on the other side.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from agentkeep.acp.client import AgentTarget
 from agentkeep.domain import models
 from agentkeep.store import SqlStore
+from agentkeep.store.rows import AgentRow, TaskRow
 
-Row = Mapping[str, Any]
 
-
-async def target(store: SqlStore, agent: Row, *, acp_url: str | None = None) -> AgentTarget:
+async def target(store: SqlStore, agent: AgentRow, *, acp_url: str | None = None) -> AgentTarget:
     """Where to call ``agent`` and the key it checks on every call.
 
     The one place an agent's address is decided, for every path that dials one (RPC,
@@ -28,12 +26,15 @@ async def target(store: SqlStore, agent: Row, *, acp_url: str | None = None) -> 
     since the agent row was read.
     """
     url = acp_url
-    if url is None and agent.get("production_deployment_id"):
+    if url is None and agent["production_deployment_id"]:
         url = await store.production_acp_url(agent["production_deployment_id"])
-    return AgentTarget(agent["name"], url or agent["acp_url"], await store.agent_key(agent["id"]))
+    # "" for an agent with no address at all (a build not yet deployed): callers refuse it.
+    return AgentTarget(
+        agent["name"], url or agent["acp_url"] or "", await store.agent_key(agent["id"])
+    )
 
 
-def task_create(agent: Row, task: Row) -> dict[str, Any]:
+def task_create(agent: AgentRow, task: TaskRow) -> dict[str, Any]:
     return {
         "agent": models.agent_wire(agent),
         "task": models.task_wire(task),
@@ -41,7 +42,7 @@ def task_create(agent: Row, task: Row) -> dict[str, Any]:
     }
 
 
-def message_send(agent: Row, task: Row, content: dict[str, Any]) -> dict[str, Any]:
+def message_send(agent: AgentRow, task: TaskRow, content: dict[str, Any]) -> dict[str, Any]:
     return {
         "agent": models.agent_wire(agent),
         "task": models.task_wire(task),
@@ -50,7 +51,7 @@ def message_send(agent: Row, task: Row, content: dict[str, Any]) -> dict[str, An
     }
 
 
-def event_send(agent: Row, task: Row, event: dict[str, Any]) -> dict[str, Any]:
+def event_send(agent: AgentRow, task: TaskRow, event: dict[str, Any]) -> dict[str, Any]:
     return {
         "agent": models.agent_wire(agent),
         "task": models.task_wire(task),
@@ -59,6 +60,6 @@ def event_send(agent: Row, task: Row, event: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def task_only(agent: Row, task: Row) -> dict[str, Any]:
+def task_only(agent: AgentRow, task: TaskRow) -> dict[str, Any]:
     """``task/cancel`` and ``task/interrupt``."""
     return {"agent": models.agent_wire(agent), "task": models.task_wire(task)}

@@ -7,7 +7,7 @@ mint and revoke credentials, so one leaked key could entrench itself).
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 from pydantic import Field
@@ -21,6 +21,7 @@ from agentkeep.domain import models
 from agentkeep.domain.limits import CheckedBody
 from agentkeep.store import SqlStore
 from agentkeep.store.agent_api_keys import new_key_value, require_agent
+from agentkeep.store.rows import AgentApiKeyRow, AgentRow
 
 router = APIRouter(tags=["agent_api_keys"])
 
@@ -47,7 +48,7 @@ def _in_reach(principal: Principal, agent_id: str) -> bool:
 
 async def agent_ref(
     store: SqlStore, agent_id: str | None, agent_name: str | None, verb: str
-) -> dict[str, Any]:
+) -> AgentRow:
     """Exactly one of ``agent_id`` and ``agent_name``, naming a live agent."""
     if agent_id is None and agent_name is None:
         raise errors.BadRequest(f"Either 'agent_id' or 'agent_name' must be provided to {verb}.")
@@ -105,7 +106,7 @@ async def _by_name(
     name: str,
     ref: tuple[str | None, str | None, str],
     api_key_type: str,
-) -> dict[str, Any]:
+) -> AgentApiKeyRow:
     agent = await agent_ref(store, *ref)
     row = await store.get_agent_api_key_by_name(agent["id"], name, api_key_type)
     if row is None or not _in_reach(principal, agent["id"]):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Request, Response
 
@@ -24,11 +24,12 @@ from agentkeep.domain.agents import AgentStatus
 from agentkeep.domain.paging import Page
 from agentkeep.store import SqlStore
 from agentkeep.store.agents import AGENT_ORDER_FIELDS, AgentQuery, Registration
+from agentkeep.store.rows import AgentRow
 
 router = APIRouter(tags=["agents"])
 
 
-async def live_agent(store: SqlStore, agent_id: str) -> dict[str, Any]:
+async def live_agent(store: SqlStore, agent_id: str) -> AgentRow:
     row = await store.get_agent(agent_id)
     if row is None:
         raise errors.NotFound.by_id(agent_id)
@@ -37,7 +38,7 @@ async def live_agent(store: SqlStore, agent_id: str) -> dict[str, Any]:
     return row
 
 
-async def live_agent_by_name(store: SqlStore, name: str) -> dict[str, Any]:
+async def live_agent_by_name(store: SqlStore, name: str) -> AgentRow:
     row = await store.get_agent_by_name(name)
     if row is None:
         raise errors.NotFound.by_name(name)

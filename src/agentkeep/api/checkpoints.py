@@ -24,6 +24,7 @@ from agentkeep.api import responses
 from agentkeep.api.deps import StoreDep, TaskAccessDep
 from agentkeep.domain.limits import CheckedBody
 from agentkeep.store.checkpoints import CHECKPOINT_FIELDS, CheckpointQuery
+from agentkeep.store.rows import CheckpointTupleRow
 
 router = APIRouter(prefix="/checkpoints", tags=["checkpoints"])
 
@@ -98,8 +99,8 @@ class DeleteThreadBody(CheckedBody):
     thread_id: str
 
 
-def _tuple_wire(row: dict[str, Any]) -> dict[str, Any]:
-    out = {f: row[f] for f in CHECKPOINT_FIELDS}
+def _tuple_wire(row: CheckpointTupleRow) -> dict[str, Any]:
+    out: dict[str, Any] = {f: row[f] for f in CHECKPOINT_FIELDS}
     out["blobs"] = [
         {
             "channel": b["channel"],

@@ -26,6 +26,7 @@ from agentkeep.store.deployments import (
     live_agent_row,
     not_for_agent,
 )
+from agentkeep.store.rows import AgentRow, DeploymentRow
 
 router = APIRouter(tags=["deployments"])
 PREFIX = "/agents/{agent_id}/deployments"
@@ -47,12 +48,12 @@ def own_agent_only(principal: Principal, agent_id: str) -> None:
         raise errors.NotFound.by_id(agent_id)
 
 
-async def agent_for(store: SqlStore, principal: Principal, agent_id: str) -> dict[str, Any]:
+async def agent_for(store: SqlStore, principal: Principal, agent_id: str) -> AgentRow:
     own_agent_only(principal, agent_id)
     return live_agent_row(await store.get_agent(agent_id), agent_id)
 
 
-async def owned_deployment(store: SqlStore, agent_id: str, deployment_id: str) -> dict[str, Any]:
+async def owned_deployment(store: SqlStore, agent_id: str, deployment_id: str) -> DeploymentRow:
     """The agent's deployment, deleted ones included (as Agentex's GET)."""
     row = await store.get_deployment(deployment_id)
     if row is None:

@@ -5,7 +5,7 @@ Everything is taken from ``app.state``, which the factory fills; nothing is glob
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import uuid4
 
 from fastapi import Depends, Request
@@ -15,6 +15,7 @@ from agentkeep.access import ANONYMOUS, Principal, TaskAccess
 from agentkeep.lifecycle import Lifecycle
 from agentkeep.settings import Settings
 from agentkeep.store import SqlStore
+from agentkeep.store.rows import AgentRow
 
 
 def require_operator(principal: Principal, action: str, own_agent_id: str | None = None) -> None:
@@ -70,7 +71,7 @@ def api_key_of(request: Request) -> str | None:
     return request.headers.get("x-api-key") or request.cookies.get(keys.SESSION_COOKIE)
 
 
-async def agent_for_key(store: SqlStore, value: str) -> tuple[dict[str, Any], str] | None:
+async def agent_for_key(store: SqlStore, value: str) -> tuple[AgentRow, str] | None:
     """An agent key's agent and type: the registration key, else an internal/external key."""
     agent = await store.agent_by_key(value)
     if agent is not None:
@@ -90,7 +91,7 @@ async def get_principal(request: Request) -> Principal:
     api_keys = settings_of(request).api_key_set
     api_name = api_keys.name_of(api_key_of(request))
     agent_key = request.headers.get("x-agent-api-key")
-    agent: dict[str, Any] | None = None
+    agent: AgentRow | None = None
     key_type: str | None = None
     if agent_key:
         key_name = api_keys.name_of(agent_key)

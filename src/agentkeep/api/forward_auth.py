@@ -20,6 +20,7 @@ from starlette.datastructures import Headers
 from agentkeep import errors
 from agentkeep.settings import Settings
 from agentkeep.store import SqlStore
+from agentkeep.store.rows import AgentRow
 
 #: Slack's replay window: a signed request older (or newer) than this is refused.
 SLACK_WINDOW_SECONDS = 300
@@ -133,7 +134,7 @@ class ForwardCaller:
 
 
 async def authenticate(
-    store: SqlStore, settings: Settings, agent: dict[str, Any], headers: Headers, body: bytes
+    store: SqlStore, settings: Settings, agent: AgentRow, headers: Headers, body: bytes
 ) -> ForwardCaller:
     """Apply the first rule whose header is present; raise its error when it fails."""
     key, in_authorization = agent_key_header(headers)
@@ -153,9 +154,7 @@ async def authenticate(
     raise errors.Forbidden("Missing authentication for forward request.")
 
 
-async def _check_github(
-    store: SqlStore, agent: dict[str, Any], presented: str, body: bytes
-) -> None:
+async def _check_github(store: SqlStore, agent: AgentRow, presented: str, body: bytes) -> None:
     full_name = github_repository(body)
     secret = await store.webhook_secret(agent["id"], "github", full_name)
     if secret is None:
@@ -164,9 +163,7 @@ async def _check_github(
         raise errors.Unauthorized("Invalid GitHub webhook signature")
 
 
-async def _check_slack(
-    store: SqlStore, agent: dict[str, Any], headers: Headers, body: bytes
-) -> None:
+async def _check_slack(store: SqlStore, agent: AgentRow, headers: Headers, body: bytes) -> None:
     timestamp = slack_timestamp(headers, time.time())
     app_id = slack_app_id(body)
     secret = await store.webhook_secret(agent["id"], "slack", app_id)

@@ -8,7 +8,6 @@ Slack's handshake, authentication, the path rules, the call.
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import unquote
 
 from fastapi import APIRouter, Request, Response
@@ -21,12 +20,13 @@ from agentkeep.api import forward_auth
 from agentkeep.api.deps import RequestIdDep, SettingsDep, StoreDep
 from agentkeep.domain.agents import AgentStatus
 from agentkeep.store import SqlStore
+from agentkeep.store.rows import AgentRow
 
 router = APIRouter(tags=["forwarding"])
 PREFIX = "/agents/forward/name/"
 
 
-async def dial_target(store: SqlStore, agent_name: str) -> tuple[dict[str, Any], AgentTarget]:
+async def dial_target(store: SqlStore, agent_name: str) -> tuple[AgentRow, AgentTarget]:
     agent = await store.get_agent_by_name(agent_name)
     target = None
     if agent is not None and agent["status"] != AgentStatus.DELETED.value:

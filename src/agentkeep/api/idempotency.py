@@ -18,7 +18,6 @@ import hashlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import orjson
 from fastapi import Request, Response
@@ -28,6 +27,7 @@ from agentkeep.api import responses
 from agentkeep.api.deps import Principal
 from agentkeep.store import SqlStore
 from agentkeep.store.idempotency import PENDING, Claim, ClaimLost
+from agentkeep.store.rows import TaskRow
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +81,8 @@ async def run(
                 "Idempotency-Key was already used with a different request; use a new key."
             )
         if existing["state"] == "done":
+            # A done record carries its answer: every writer of "done" sets all three.
+            assert existing["status_code"] is not None and existing["body"] is not None
             return Response(
                 existing["body"],
                 status_code=existing["status_code"],
@@ -95,7 +97,7 @@ async def run(
     return await _first(store, Claim(scope, owner, _task_answer), handler)
 
 
-def _task_answer(row: dict[str, Any]) -> tuple[int, str]:
+def _task_answer(row: TaskRow) -> tuple[int, str]:
     """The answer of every keyed route (transitions, PUT): the changed task."""
     response = responses.task(row)
     return response.status_code, bytes(response.body).decode()

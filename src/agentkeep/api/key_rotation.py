@@ -9,8 +9,6 @@ then register again (with an API key) to learn it.
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Response
 
 from agentkeep.api import responses, wire
@@ -18,11 +16,12 @@ from agentkeep.api.agents import live_agent, live_agent_by_name
 from agentkeep.api.deps import Principal, PrincipalDep, StoreDep, require_operator
 from agentkeep.domain import models
 from agentkeep.store import SqlStore
+from agentkeep.store.rows import AgentRow
 
 router = APIRouter(tags=["agents"])
 
 
-async def _rotate(store: SqlStore, principal: Principal, agent: dict[str, Any]) -> Response:
+async def _rotate(store: SqlStore, principal: Principal, agent: AgentRow) -> Response:
     # An agent may rotate its own key (it suspects a leak); only API keys rotate others'.
     require_operator(principal, "rotate other agents' keys", own_agent_id=agent["id"])
     key = await store.rotate_key(agent["id"])

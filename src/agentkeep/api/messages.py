@@ -32,6 +32,7 @@ from agentkeep.store.messages import (
     MessageFilter,
     MessageQuery,
 )
+from agentkeep.store.rows import MessageRow
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["messages"])
@@ -67,7 +68,7 @@ class _FilterEntry(BaseModel):
     exclude: bool = False
 
 
-async def publish(request: Request, kind: str, row: dict[str, Any]) -> None:
+async def publish(request: Request, kind: str, row: MessageRow) -> None:
     """Announce a message change on its task's stream; a bus failure never fails the write."""
     wire = models.message_wire(row)
     event = {"type": kind, "index": None, "parent_task_message": wire, "content": wire["content"]}
@@ -109,7 +110,7 @@ def _as_list(value: Any) -> list[Any]:
     raise TypeError("filters must be an object or a list")
 
 
-def _encode_cursor(row: dict[str, Any]) -> str:
+def _encode_cursor(row: MessageRow) -> str:
     raw = orjson.dumps({"c": row["created_at"], "i": row["id"]})
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 

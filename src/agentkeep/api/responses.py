@@ -9,6 +9,7 @@ from fastapi import Response
 
 from agentkeep.domain import models
 from agentkeep.errors import AgentkeepError
+from agentkeep.store.rows import TaskRow
 
 
 def json(content: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -30,6 +31,6 @@ def error_response(exc: AgentkeepError) -> Response:
     return json(envelope(exc.message, exc.status_code, exc.data), exc.status_code, headers)
 
 
-def task(row: dict[str, Any], status_code: int = 200) -> Response:
+def task(row: TaskRow, status_code: int = 200) -> Response:
     """A Task with its ``ETag``."""
     return json(models.task_wire(row), status_code, {"ETag": models.etag(row["version"])})

@@ -8,7 +8,7 @@ content); an agent key reaches only its own tasks. Every refusal changes nothing
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 import orjson
 from fastapi import APIRouter, Response
@@ -23,6 +23,7 @@ from agentkeep.domain.content import StreamingStatus, TaskMessageContent
 from agentkeep.domain.limits import CheckedBody
 from agentkeep.retention import urls
 from agentkeep.settings import Settings
+from agentkeep.store.rows import MessageRow, StateRow
 
 router = APIRouter(tags=["task-retention"])
 
@@ -172,7 +173,12 @@ def _check_ids(task_id: str, snapshot: Snapshot) -> None:
             )
 
 
-def _times(created: datetime | None, updated: datetime | None, now: datetime) -> dict[str, Any]:
+class _Times(TypedDict):
+    created_at: datetime
+    updated_at: datetime
+
+
+def _times(created: datetime | None, updated: datetime | None, now: datetime) -> _Times:
     created_at = models.as_utc(created) if created is not None else now
     return {
         "created_at": created_at,
@@ -180,7 +186,7 @@ def _times(created: datetime | None, updated: datetime | None, now: datetime) ->
     }
 
 
-def _message_row(m: SnapshotMessage, now: datetime) -> dict[str, Any]:
+def _message_row(m: SnapshotMessage, now: datetime) -> MessageRow:
     return {
         "id": m.id or models.new_id(),
         "task_id": m.task_id,
@@ -192,7 +198,7 @@ def _message_row(m: SnapshotMessage, now: datetime) -> dict[str, Any]:
     }
 
 
-def _state_row(s: SnapshotState, now: datetime) -> dict[str, Any]:
+def _state_row(s: SnapshotState, now: datetime) -> StateRow:
     return {
         "id": s.id or models.new_id(),
         "task_id": s.task_id,

@@ -7,8 +7,6 @@ build the call's context, hand it to ``rpc.dispatch``, and render what comes bac
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -25,6 +23,7 @@ from agentkeep.rpc import dispatch, envelope
 from agentkeep.rpc.context import RpcContext, Services
 from agentkeep.rpc.params import RpcParams
 from agentkeep.store.deployments import not_for_agent
+from agentkeep.store.rows import AgentRow
 
 router = APIRouter(tags=["agents"])
 
@@ -63,7 +62,7 @@ async def _parse(request: Request) -> tuple[envelope.RpcRequest, RpcParams]:
 
 
 async def _answer(
-    agent: dict[str, Any],
+    agent: AgentRow,
     request: Request,
     principal: PrincipalDep,
     rid: str,
@@ -129,7 +128,7 @@ async def rpc_by_deployment(
     return await _answer(agent, request, principal, rid, acp_url=row["acp_url"])
 
 
-def _external_reach(principal: Principal, agent: dict[str, Any]) -> bool:
+def _external_reach(principal: Principal, agent: AgentRow) -> bool:
     """[fix] An ``external`` key drives its own agent only: it is handed to outside
     integrations, which must not drive other agents. ``internal`` keys keep api.md's
     agent-to-agent reach."""

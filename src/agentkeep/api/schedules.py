@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
@@ -20,6 +20,8 @@ from agentkeep.api.agents import live_agent
 from agentkeep.api.deps import PrincipalDep, StoreDep
 from agentkeep.schedules import edits, model
 from agentkeep.store import SqlStore
+from agentkeep.store.rows import AgentRow, ScheduleRow
+from agentkeep.store.schedules import Recompute
 
 
 async def _wake_scheduler(request: Request) -> AsyncIterator[None]:
@@ -38,7 +40,7 @@ router = APIRouter(
 )
 
 
-async def _agent(store: SqlStore, principal: Principal, agent_id: str) -> dict[str, Any]:
+async def _agent(store: SqlStore, principal: Principal, agent_id: str) -> AgentRow:
     """The path's agent; an agent key reaches only its own (others look unknown: 404)."""
     if principal.scoped and principal.agent is not None and principal.agent["id"] != agent_id:
         raise errors.NotFound.by_id(agent_id)
@@ -59,7 +61,7 @@ async def _schedule_id(
 
 
 async def _respond(
-    store: SqlStore, agent: dict[str, Any], row: dict[str, Any], skips: list[datetime] | None
+    store: SqlStore, agent: AgentRow, row: ScheduleRow, skips: list[datetime] | None
 ) -> Response:
     now = await store.now()
     if skips is None:
@@ -68,7 +70,7 @@ async def _respond(
 
 
 async def _edit(
-    store: SqlStore, agent: dict[str, Any], schedule_id: str, recompute: Any, now: datetime
+    store: SqlStore, agent: AgentRow, schedule_id: str, recompute: Recompute, now: datetime
 ) -> Response:
     view = await store.edit_schedule(agent["id"], schedule_id, now, recompute)
     if view is None:  # deleted between the lookup and the write
@@ -293,7 +295,7 @@ async def list_fires(
     return responses.json([{k: r[k] for k in FIRE_FIELDS} for r in rows])
 
 
-FIRE_FIELDS = (
+FIRE_FIELDS: Final = (
     "id",
     "schedule_id",
     "fire_id",

@@ -15,6 +15,7 @@ from agentkeep.domain import models
 from agentkeep.domain.limits import CheckedBody, Name, UtcDatetime
 from agentkeep.domain.paging import Page
 from agentkeep.store import SqlStore
+from agentkeep.store.rows import SpanRow
 from agentkeep.store.spans import SPAN_ORDER_FIELDS, SpanQuery
 
 router = APIRouter(tags=["spans"])
@@ -50,7 +51,7 @@ class SpanPatch(CheckedBody):
     data: SpanPayload = None
 
 
-async def _visible_span(store: SqlStore, access: TaskAccess, span_id: str) -> dict[str, Any]:
+async def _visible_span(store: SqlStore, access: TaskAccess, span_id: str) -> SpanRow:
     """A span the caller may see: through its task, or, tied to no task, as its creator.
 
     A foreign span answers like a missing one, as foreign tasks do.

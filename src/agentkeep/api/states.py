@@ -14,6 +14,7 @@ from agentkeep.domain import models
 from agentkeep.domain.limits import CheckedBody
 from agentkeep.domain.paging import Page
 from agentkeep.store import SqlStore
+from agentkeep.store.rows import StateRow
 from agentkeep.store.states import STATE_ORDER_FIELDS, StateQuery
 
 router = APIRouter(tags=["states"])
@@ -31,7 +32,7 @@ class StateUpdate(CheckedBody):
     state: dict[str, Any]
 
 
-async def _visible_state(store: SqlStore, access: TaskAccess, state_id: str) -> dict[str, Any]:
+async def _visible_state(store: SqlStore, access: TaskAccess, state_id: str) -> StateRow:
     row = await store.get_state(state_id)
     if row is None or not await access.allows(row["task_id"]):
         raise errors.NotFound.by_id(state_id)

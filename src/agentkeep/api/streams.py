@@ -26,6 +26,7 @@ from agentkeep.domain import models, status
 from agentkeep.domain.limits import CheckedBody
 from agentkeep.fanout import Fanout, Viewer, ViewerClosed, ViewerTooSlow
 from agentkeep.store import SqlStore
+from agentkeep.store.rows import TaskRow
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +198,7 @@ class StreamSession:
                     yield out
 
 
-def _task_updated(row: dict[str, Any]) -> dict[str, Any]:
+def _task_updated(row: TaskRow) -> dict[str, Any]:
     return {"type": "task_updated", "task": models.task_wire(row)}
 
 
@@ -223,9 +224,7 @@ def _resume_cursor(header: str | None, query: str | None) -> str | None:
     return raw.strip()
 
 
-async def _open(
-    request: Request, row: dict[str, Any], cursor: str | None, with_ids: bool
-) -> Response:
+async def _open(request: Request, row: TaskRow, cursor: str | None, with_ids: bool) -> Response:
     task_id = row["id"]
     bus = _bus(request)
     terminal = status.is_terminal(row["status"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
@@ -24,6 +24,7 @@ from agentkeep.domain import models
 from agentkeep.domain.paging import Page
 from agentkeep.domain.status import TaskStatus
 from agentkeep.store import SqlStore, jsonmatch
+from agentkeep.store.rows import TaskRow
 from agentkeep.store.tasks import TASK_ORDER_FIELDS, Change, TaskQuery
 
 router = APIRouter(tags=["tasks"])
@@ -31,7 +32,7 @@ router = APIRouter(tags=["tasks"])
 Relationships = Annotated[list[Literal["agents"]], Query()]
 
 
-async def live_task(store: SqlStore, task_id: str) -> dict[str, Any]:
+async def live_task(store: SqlStore, task_id: str) -> TaskRow:
     row = await store.get_task(task_id)
     if row is None:
         raise errors.NotFound.by_id(task_id)
@@ -40,7 +41,7 @@ async def live_task(store: SqlStore, task_id: str) -> dict[str, Any]:
     return row
 
 
-async def live_task_by_name(store: SqlStore, name: str) -> dict[str, Any]:
+async def live_task_by_name(store: SqlStore, name: str) -> TaskRow:
     row = await store.get_task_by_name(name)
     if row is None:
         raise errors.NotFound.by_name(name)
@@ -49,9 +50,7 @@ async def live_task_by_name(store: SqlStore, name: str) -> dict[str, Any]:
     return row
 
 
-async def _task_response(
-    store: SqlStore, row: dict[str, Any], relationships: Sequence[str]
-) -> Response:
+async def _task_response(store: SqlStore, row: TaskRow, relationships: Sequence[str]) -> Response:
     body = models.task_wire(row)
     if "agents" in relationships:
         linked = await store.agents_of_tasks([row["id"]])
@@ -214,5 +213,13 @@ async def task_history(task_id: str, store: StoreDep, access: TaskAccessDep) -> 
     if await store.get_task(task_id) is None:
         raise errors.NotFound.by_id(task_id)
     rows = await store.task_history(task_id)
-    fields = ("seq", "from_status", "to_status", "reason", "actor", "request_id", "created_at")
+    fields: Final = (
+        "seq",
+        "from_status",
+        "to_status",
+        "reason",
+        "actor",
+        "request_id",
+        "created_at",
+    )
     return responses.json([{k: r[k] for k in fields} for r in rows])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Response
 from pydantic import Field
@@ -15,6 +15,7 @@ from agentkeep.domain import models
 from agentkeep.domain.limits import CheckedBody, Reason
 from agentkeep.domain.paging import Page
 from agentkeep.store import SqlStore
+from agentkeep.store.rows import TrackerRow
 from agentkeep.store.trackers import TRACKER_ORDER_FIELDS, TrackerQuery
 
 router = APIRouter(tags=["tracker"])
@@ -26,7 +27,7 @@ class TrackerUpdate(CheckedBody):
     status_reason: Reason | None = None
 
 
-async def _visible_tracker(store: SqlStore, access: TaskAccess, tracker_id: str) -> dict[str, Any]:
+async def _visible_tracker(store: SqlStore, access: TaskAccess, tracker_id: str) -> TrackerRow:
     row = await store.get_tracker(tracker_id)
     if row is None or not await access.allows(row["task_id"]):
         raise errors.NotFound.by_id(tracker_id)

@@ -19,6 +19,7 @@ from agentkeep.lifecycle import Lifecycle
 from agentkeep.rpc.envelope import RpcId
 from agentkeep.settings import Settings
 from agentkeep.store import SqlStore
+from agentkeep.store.rows import AgentRow, TaskRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,14 +37,14 @@ class Services:
 class RpcContext:
     services: Services
     #: The agent the call is addressed to (any status; dispatch refuses unusable ones).
-    agent: dict[str, Any]
+    agent: AgentRow
     principal: Principal
     request_id: str
     rpc_id: RpcId = None
     #: The caller's headers the agent may see (``acp.client.forwarded_headers``).
     forwarded: dict[str, str] = field(default_factory=dict)
     #: The existing task the call names, set by dispatch after the reach check.
-    task: dict[str, Any] | None = None
+    task: TaskRow | None = None
     #: The URL of the deployment the call is addressed to (the per-deployment route);
     #: None dials where ``wire.target`` says (the production deployment, else the agent).
     acp_url: str | None = None
@@ -64,13 +65,13 @@ class RpcContext:
     def actor(self) -> str:
         return self.principal.actor
 
-    def named_task(self) -> dict[str, Any]:
+    def named_task(self) -> TaskRow:
         """The task of a method whose params require one (dispatch resolved it)."""
         if self.task is None:
             raise AssertionError("dispatch resolves the task of every method that needs one")
         return self.task
 
-    async def reachable(self, row: dict[str, Any]) -> bool:
+    async def reachable(self, row: TaskRow) -> bool:
         """Whether the caller may act on ``row`` (the rule REST applies, ``TaskAccess``)."""
         return await TaskAccess(self.store, self.principal).allows(row["id"])
 
@@ -99,7 +100,7 @@ class RpcContext:
         )
 
 
-def name_taken(name: str) -> errors.BadRequest:
+def name_taken(name: str | None) -> errors.BadRequest:
     """A name another caller's task holds: creating it is impossible, touching it forbidden.
 
     Unlike a lookup, a create cannot pretend the name is free; the message says no more

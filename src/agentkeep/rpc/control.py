@@ -15,12 +15,13 @@ from agentkeep.domain import models, status
 from agentkeep.domain.status import TaskStatus
 from agentkeep.rpc.context import RpcContext
 from agentkeep.rpc.params import RequiredTaskRef
+from agentkeep.store.rows import TaskRow
 from agentkeep.store.tasks import Change
 
 CANCELED_REASON = "Task canceled by user"
 
 
-def _live(row: dict[str, Any]) -> dict[str, Any]:
+def _live(row: TaskRow) -> TaskRow:
     if row["status"] == TaskStatus.DELETED:
         raise errors.TaskNotFound(f"Task {row['id']} not found")
     return row

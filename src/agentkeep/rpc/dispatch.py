@@ -24,6 +24,7 @@ from agentkeep.rpc.params import (
     RpcParams,
     TaskCreateParams,
 )
+from agentkeep.store.rows import AgentRow, TaskRow
 
 Handler = Callable[[RpcContext, Any], Awaitable[Any]]
 
@@ -57,7 +58,7 @@ async def invoke(ctx: RpcContext, name: str, params: RpcParams) -> Any:
     return await spec.handler(ctx, params)
 
 
-def _check_agent(agent: dict[str, Any], name: str, spec: Method, acp_url: str | None) -> None:
+def _check_agent(agent: AgentRow, name: str, spec: Method, acp_url: str | None) -> None:
     if agent["status"] == AgentStatus.DELETED:
         raise errors.NotFound(f"Agent {agent['id']} not found")
     if agent["acp_type"] not in spec.acp_types:
@@ -66,7 +67,7 @@ def _check_agent(agent: dict[str, Any], name: str, spec: Method, acp_url: str | 
         raise errors.BadRequest(f"Agent {agent['id']} does not have an ACP URL configured")
 
 
-async def _reach(ctx: RpcContext, ref: Reference) -> dict[str, Any] | None:
+async def _reach(ctx: RpcContext, ref: Reference) -> TaskRow | None:
     """The existing task ``ref`` names, if the caller may reach it; None when none is named
     or a name to be created is free.
 

@@ -10,6 +10,7 @@ from agentkeep.domain import agents, models, status
 from agentkeep.domain.status import TaskStatus
 from agentkeep.rpc.context import RpcContext, name_taken
 from agentkeep.rpc.params import TaskCreateParams
+from agentkeep.store.rows import TaskRow
 from agentkeep.store.tasks import Change
 
 CREATED_REASON = "Task created, forwarding to ACP server"
@@ -24,7 +25,7 @@ async def task_create(ctx: RpcContext, p: TaskCreateParams) -> dict[str, Any]:
     return models.task_wire(row)
 
 
-async def get_or_create_task(ctx: RpcContext, p: TaskCreateParams) -> dict[str, Any]:
+async def get_or_create_task(ctx: RpcContext, p: TaskCreateParams) -> TaskRow:
     """Create the task, or find it by name, refresh its params and resume it."""
     creator = ctx.principal.agent["id"] if ctx.principal.agent else None
     row, created = await ctx.store.create_task(
@@ -61,7 +62,7 @@ async def get_or_create_task(ctx: RpcContext, p: TaskCreateParams) -> dict[str, 
     return row
 
 
-async def forward_task_create(ctx: RpcContext, row: dict[str, Any]) -> dict[str, Any]:
+async def forward_task_create(ctx: RpcContext, row: TaskRow) -> TaskRow:
     """Forward ``task/create``; failure fails the task, success heals an agent failure."""
     try:
         await ctx.call_agent("task/create", wire.task_create(ctx.agent, row), row["id"])

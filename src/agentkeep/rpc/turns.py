@@ -25,12 +25,13 @@ from agentkeep.rpc import envelope
 from agentkeep.rpc.context import RpcContext
 from agentkeep.rpc.params import EventSendParams, MessageSendParams, TaskCreateParams
 from agentkeep.rpc.tasks import get_or_create_task
+from agentkeep.store.rows import TaskRow
 from agentkeep.store.tasks import Change
 
 log = logging.getLogger(__name__)
 
 
-def refuse_closed(row: dict[str, Any]) -> None:
+def refuse_closed(row: TaskRow) -> None:
     """[fix] Agentex accepted turns in any status; finished tasks take no more."""
     if row["status"] in status.CLOSED_TO_TURNS:
         raise errors.BadRequest(f"Task {row['id']} is {row['status']} and cannot accept new turns.")
@@ -39,9 +40,7 @@ def refuse_closed(row: dict[str, Any]) -> None:
         raise errors.BadRequest(f"Task {row['id']} has been cleaned; rehydrate it first.")
 
 
-async def resume_for_turn(
-    ctx: RpcContext, row: dict[str, Any], *, agent_failure: bool
-) -> dict[str, Any]:
+async def resume_for_turn(ctx: RpcContext, row: TaskRow, *, agent_failure: bool) -> TaskRow:
     """INTERRUPTED (and with ``agent_failure`` a FAILED by an agent error) → RUNNING.
 
     A compare-and-set: when someone else moved the task meanwhile, the refreshed row says
@@ -83,7 +82,7 @@ async def message_send(ctx: RpcContext, p: MessageSendParams) -> Any:
     return recorder.result()
 
 
-async def _turn_task(ctx: RpcContext, p: MessageSendParams) -> dict[str, Any]:
+async def _turn_task(ctx: RpcContext, p: MessageSendParams) -> TaskRow:
     """Get-or-create (by name, or a new unnamed task), refuse finished, resume."""
     if ctx.task is None:
         # ``task_params`` apply to a new task only; unlike task/create, a turn on an

@@ -17,7 +17,8 @@ from agentkeep.domain import models
 from agentkeep.domain.limits import CheckedBody
 from agentkeep.schedules import model
 from agentkeep.schedules.cadence import Cadence, parse_utc
-from agentkeep.store.schedules import ScheduleEdit
+from agentkeep.store.rows import ScheduleRow
+from agentkeep.store.schedules import Recompute, ScheduleEdit
 
 #: About a century: longer intervals overflow timestamp arithmetic.
 MAX_INTERVAL = 100 * 366 * 86_400
@@ -130,11 +131,11 @@ def check_update(body: ScheduleUpdate) -> None:
         )
 
 
-def patch(body: ScheduleUpdate, now: datetime) -> Any:
+def patch(body: ScheduleUpdate, now: datetime) -> Recompute:
     """The PATCH edit: only fields present change; skips off the new cadence are dropped."""
     given = body.model_fields_set
 
-    def edit(row: dict[str, Any], skips: list[datetime]) -> ScheduleEdit:
+    def edit(row: ScheduleRow, skips: list[datetime]) -> ScheduleEdit:
         values: dict[str, Any] = {}
         for name in PLAIN:
             value = getattr(body, name)
@@ -166,10 +167,10 @@ def patch(body: ScheduleUpdate, now: datetime) -> Any:
     return edit
 
 
-def set_paused(paused: bool, note: str | None, now: datetime) -> Any:
+def set_paused(paused: bool, note: str | None, now: datetime) -> Recompute:
     """Pause or resume. Resuming fires next at the first time after now: no catch-up."""
 
-    def edit(row: dict[str, Any], skips: list[datetime]) -> ScheduleEdit:
+    def edit(row: ScheduleRow, skips: list[datetime]) -> ScheduleEdit:
         values: dict[str, Any] = {"paused": paused}
         if note is not None:
             values["state_note"] = note
@@ -185,10 +186,10 @@ def _instant(value: datetime) -> datetime:
     return parse_utc(value)
 
 
-def skip(value: datetime, now: datetime) -> Any:
+def skip(value: datetime, now: datetime) -> Recompute:
     when = _instant(value)
 
-    def edit(row: dict[str, Any], skips: list[datetime]) -> ScheduleEdit:
+    def edit(row: ScheduleRow, skips: list[datetime]) -> ScheduleEdit:
         if when <= now:
             raise errors.BadRequest("Cannot skip a past scheduled time")
         if when not in model.cadence_of(row).upcoming(now, set(skips)):
@@ -199,10 +200,10 @@ def skip(value: datetime, now: datetime) -> Any:
     return edit
 
 
-def unskip(value: datetime, now: datetime) -> Any:
+def unskip(value: datetime, now: datetime) -> Recompute:
     when = _instant(value)
 
-    def edit(row: dict[str, Any], skips: list[datetime]) -> ScheduleEdit:
+    def edit(row: ScheduleRow, skips: list[datetime]) -> ScheduleEdit:
         if when <= now:
             raise errors.BadRequest("Cannot unskip a past scheduled time")
         if when not in skips:

@@ -21,6 +21,7 @@ from agentkeep.rpc import dispatch
 from agentkeep.rpc.context import RpcContext, Services
 from agentkeep.rpc.params import EventSendParams, MessageSendParams, TaskCreateParams
 from agentkeep.schedules import model
+from agentkeep.store.rows import AgentRow, FireRow, ScheduleRow
 
 DELIVERED = "scheduled_input_delivered"
 #: Metadata merges that lose a race with a concurrent PUT are tried again this often.
@@ -41,8 +42,8 @@ def actor(schedule_id: str) -> str:
 
 
 async def skip_reason(
-    services: Services, fire: dict[str, Any], schedule: dict[str, Any] | None
-) -> tuple[str | None, dict[str, Any] | None]:
+    services: Services, fire: FireRow, schedule: ScheduleRow | None
+) -> tuple[str | None, AgentRow | None]:
     """Why this fire must not run (step 1), and the agent when it may."""
     if schedule is None or schedule["deleted_at"] is not None:
         return "schedule_deleted", None
@@ -62,7 +63,7 @@ async def skip_reason(
     return None, agent
 
 
-def task_metadata(schedule: dict[str, Any], fire: dict[str, Any]) -> dict[str, Any]:
+def task_metadata(schedule: ScheduleRow, fire: FireRow) -> dict[str, Any]:
     """Built in the spec's order, later keys winning."""
     manual = fire["trigger_type"] == TriggerType.MANUAL
     return {
@@ -77,9 +78,9 @@ def task_metadata(schedule: dict[str, Any], fire: dict[str, Any]) -> dict[str, A
 
 async def run(
     services: Services,
-    fire: dict[str, Any],
-    schedule: dict[str, Any],
-    agent: dict[str, Any],
+    fire: FireRow,
+    schedule: ScheduleRow,
+    agent: AgentRow,
     on_task: Any,
 ) -> Outcome:
     """Steps 3 to 6; ``on_task(task_id)`` records the task as soon as it exists."""

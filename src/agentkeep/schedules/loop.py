@@ -23,7 +23,8 @@ from agentkeep.schedules import fire as fire_mod
 from agentkeep.schedules import model
 from agentkeep.schedules.metrics import SchedulerMetrics
 from agentkeep.store import dberrors
-from agentkeep.store.fires import Claim
+from agentkeep.store.fires import Claim, Decide
+from agentkeep.store.rows import FireRow, ScheduleRow
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +116,7 @@ class Scheduler:
 
     # ------------------------------------------------------------------ one pass
 
-    async def tick(self) -> list[dict[str, Any]]:
+    async def tick(self) -> list[FireRow]:
         """Claim what is due and start what is runnable; return the fires claimed."""
         now = await self.clock()
         claimed = await self.claim_due(now)
@@ -127,9 +128,9 @@ class Scheduler:
         await self._count()
         return claimed
 
-    async def claim_due(self, now: datetime) -> list[dict[str, Any]]:
+    async def claim_due(self, now: datetime) -> list[FireRow]:
         """Advance every due schedule and record its fire (run by ``tick``, not here)."""
-        claimed: list[dict[str, Any]] = []
+        claimed: list[FireRow] = []
         for _ in range(CLAIM_BATCHES):
             ids = await self.store.due_schedule_ids(now, CLAIM_BATCH)
             for schedule_id in ids:
@@ -142,9 +143,10 @@ class Scheduler:
                 break
         return claimed
 
-    def _decider(self, now: datetime) -> Callable[[dict[str, Any], list[datetime], bool], Claim]:
-        def decide(row: dict[str, Any], skips: list[datetime], overlap: bool) -> Claim:
+    def _decider(self, now: datetime) -> Decide:
+        def decide(row: ScheduleRow, skips: list[datetime], overlap: bool) -> Claim:
             cadence = model.cadence_of(row)
+            assert row["next_fire_at"] is not None  # only due rows are claimed
             nominal = cadence.latest(now, row["next_fire_at"], set(skips))
             upcoming = cadence.next(now, set(skips))
             fire_id = model.scheduled_fire_id(row["id"], nominal)
@@ -157,7 +159,7 @@ class Scheduler:
 
         return decide
 
-    def _claimed(self, fire: dict[str, Any], now: datetime) -> None:
+    def _claimed(self, fire: FireRow, now: datetime) -> None:
         lag = (now - fire["nominal_time"]).total_seconds()
         if fire["status"] == FireStatus.PENDING:
             self.metrics.lag.observe(lag)
@@ -218,7 +220,7 @@ class Scheduler:
                 with contextlib.suppress(asyncio.CancelledError):
                     await renewing
 
-    async def _attempt(self, fire: dict[str, Any]) -> fire_mod.Outcome:
+    async def _attempt(self, fire: FireRow) -> fire_mod.Outcome:
         schedule = await self.store.get_schedule_any(fire["schedule_id"])
         reason, agent = await fire_mod.skip_reason(self.services, fire, schedule)
         if reason is not None or schedule is None or agent is None:
@@ -230,7 +232,7 @@ class Scheduler:
 
         return await fire_mod.run(self.services, fire, schedule, agent, record_task)
 
-    async def _renew(self, fire: dict[str, Any]) -> None:
+    async def _renew(self, fire: FireRow) -> None:
         """Extend the lease every quarter of it while the attempt runs."""
         every = self.lease.total_seconds() / 4
         while True:
@@ -243,7 +245,7 @@ class Scheduler:
             except Exception:
                 log.exception("schedule fire %s: lease renewal failed", fire["fire_id"])
 
-    async def _finish(self, fire: dict[str, Any], outcome: fire_mod.Outcome) -> None:
+    async def _finish(self, fire: FireRow, outcome: fire_mod.Outcome) -> None:
         now = await self.clock()
         values: dict[str, Any] = {
             "status": outcome.status,
@@ -256,7 +258,7 @@ class Scheduler:
         await self.store.update_running_fire(fire["id"], fire["attempts"], values)
         self._finished(fire, outcome.status, outcome.reason, outcome.task_id, now)
 
-    async def _failed(self, fire: dict[str, Any], exc: Exception) -> None:
+    async def _failed(self, fire: FireRow, exc: Exception) -> None:
         """Retry with backoff; a refusal (4xx) or the fifth failure is final."""
         reason = exc.message if isinstance(exc, errors.AgentkeepError) else repr(exc)
         if not isinstance(exc, errors.AgentkeepError):
@@ -280,7 +282,7 @@ class Scheduler:
 
     def _finished(
         self,
-        fire: dict[str, Any],
+        fire: FireRow,
         status: str,
         reason: str | None,
         task_id: str | None,

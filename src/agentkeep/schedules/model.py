@@ -6,16 +6,17 @@ and the fake-clock tests share them.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 from uuid import uuid4
 
 from agentkeep.domain.agents import AcpType
 from agentkeep.schedules.cadence import Cadence
+from agentkeep.store.rows import ScheduleRow
 
 #: Fields stored as given and returned as stored.
-STORED_FIELDS = (
+STORED_FIELDS: Final = (
     "id",
     "agent_id",
     "name",
@@ -35,7 +36,8 @@ STORED_FIELDS = (
 )
 
 
-def cadence_of(row: dict[str, Any]) -> Cadence:
+def cadence_of(row: Mapping[str, Any]) -> Cadence:
+    """``row``: a stored schedule, or the values about to be written."""
     return Cadence(
         cron=row["cron_expression"],
         interval_seconds=row["interval_seconds"],
@@ -46,7 +48,7 @@ def cadence_of(row: dict[str, Any]) -> Cadence:
 
 
 def next_fire_at(
-    row: dict[str, Any], skips: Collection[datetime], now: datetime
+    row: Mapping[str, Any], skips: Collection[datetime], now: datetime
 ) -> datetime | None:
     """The column the loop claims on: null while paused; else the first time after now."""
     if row["paused"] or row.get("deleted_at") is not None:
@@ -59,7 +61,7 @@ def input_method(acp_type: str) -> str:
 
 
 def wire(
-    row: dict[str, Any],
+    row: ScheduleRow,
     skips: list[datetime],
     acp_type: str,
     now: datetime,
@@ -67,7 +69,7 @@ def wire(
     live: bool,
 ) -> dict[str, Any]:
     """RunSchedule; the live fields are filled only when asked for, as in Agentex."""
-    out = {k: row[k] for k in STORED_FIELDS}
+    out: dict[str, Any] = {k: row[k] for k in STORED_FIELDS}
     out["initial_input_method"] = input_method(acp_type)
     out["state"] = "PAUSED" if row["paused"] else "ACTIVE"
     if not live:

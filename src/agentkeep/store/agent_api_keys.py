@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from typing import Any
+from typing import cast
 
 from sqlalchemy import select
 
@@ -19,6 +19,7 @@ from agentkeep import errors
 from agentkeep.domain import models
 from agentkeep.domain.agents import AgentStatus
 from agentkeep.store.platform_tables import CREDENTIAL_TYPES, agent_api_keys
+from agentkeep.store.rows import AgentApiKeyRow, AgentRow, row_as
 from agentkeep.store.sql import SqlBase, row_dict
 from agentkeep.store.tables import agents
 
@@ -37,7 +38,7 @@ def new_key_value() -> str:
 class AgentApiKeysMixin(SqlBase):
     async def create_agent_api_key(
         self, agent_id: str, name: str, api_key_type: str, value: str
-    ) -> dict[str, Any] | None:
+    ) -> AgentApiKeyRow | None:
         """The new key's row, or None when ``(agent, name, type)`` is taken.
 
         A credential value already used by any key is 400 ``Item already exists`` (the
@@ -60,11 +61,11 @@ class AgentApiKeysMixin(SqlBase):
                 .returning(*_PUBLIC)
             )
             row = r.first()
-        return row_dict(row) if row else None
+        return row_as(AgentApiKeyRow, row) if row else None
 
     async def list_agent_api_keys(
         self, agent_id: str, *, limit: int, page_number: int
-    ) -> list[dict[str, Any]]:
+    ) -> list[AgentApiKeyRow]:
         stmt = (
             select(*_PUBLIC)
             .where(agent_api_keys.c.agent_id == agent_id)
@@ -73,16 +74,16 @@ class AgentApiKeysMixin(SqlBase):
             .offset((page_number - 1) * limit)
         )
         async with self.read() as conn:
-            return [row_dict(r) for r in await conn.execute(stmt)]
+            return [row_as(AgentApiKeyRow, r) for r in await conn.execute(stmt)]
 
-    async def get_agent_api_key(self, key_id: str) -> dict[str, Any] | None:
+    async def get_agent_api_key(self, key_id: str) -> AgentApiKeyRow | None:
         async with self.read() as conn:
             r = (await conn.execute(select(*_PUBLIC).where(agent_api_keys.c.id == key_id))).first()
-        return row_dict(r) if r else None
+        return row_as(AgentApiKeyRow, r) if r else None
 
     async def get_agent_api_key_by_name(
         self, agent_id: str, name: str, api_key_type: str
-    ) -> dict[str, Any] | None:
+    ) -> AgentApiKeyRow | None:
         stmt = select(*_PUBLIC).where(
             agent_api_keys.c.agent_id == agent_id,
             agent_api_keys.c.name == name,
@@ -90,7 +91,7 @@ class AgentApiKeysMixin(SqlBase):
         )
         async with self.read() as conn:
             r = (await conn.execute(stmt)).first()
-        return row_dict(r) if r else None
+        return row_as(AgentApiKeyRow, r) if r else None
 
     async def delete_agent_api_key(self, key_id: str) -> bool:
         async with self.write() as conn:
@@ -103,7 +104,7 @@ class AgentApiKeysMixin(SqlBase):
 
     async def agent_by_api_key(
         self, value: str, types: frozenset[str] = CREDENTIAL_TYPES
-    ) -> tuple[dict[str, Any], str] | None:
+    ) -> tuple[AgentRow, str] | None:
         """The agent an ``internal``/``external`` key belongs to, and the key's type.
 
         Found by the value's SHA-256, then compared in constant time: the lookup reveals
@@ -125,7 +126,8 @@ class AgentApiKeysMixin(SqlBase):
         stored, key_type = row.pop("key_hash"), row.pop("api_key_type")
         if not hmac.compare_digest(stored, digest) or key_type not in types:
             return None
-        return row, key_type
+        # What is left once the key's columns are popped: the agent's own.
+        return cast(AgentRow, row), key_type
 
     async def webhook_secret(self, agent_id: str, api_key_type: str, name: str) -> str | None:
         """The ``github``/``slack`` secret named ``name`` for this agent."""
@@ -138,7 +140,7 @@ class AgentApiKeysMixin(SqlBase):
             return (await conn.execute(stmt)).scalar_one_or_none()
 
 
-def require_agent(row: dict[str, Any] | None, ref: str, *, by_name: bool) -> dict[str, Any]:
+def require_agent(row: AgentRow | None, ref: str, *, by_name: bool) -> AgentRow:
     """The agent 404s of the key routes: unknown (by id or name), then Deleted."""
     if row is None:
         raise errors.NotFound.by_name(ref) if by_name else errors.NotFound.by_id(ref)

@@ -17,7 +17,8 @@ from agentkeep import keys
 from agentkeep.domain import models
 from agentkeep.domain.agents import AgentStatus
 from agentkeep.store import fastread
-from agentkeep.store.sql import SqlBase, row_dict
+from agentkeep.store.rows import AgentKeyRow, AgentRow, row_as
+from agentkeep.store.sql import SqlBase
 from agentkeep.store.tables import agent_keys, agents
 
 log = logging.getLogger(__name__)
@@ -46,16 +47,16 @@ class AgentKeysMixin(SqlBase):
         current = self._rederive(agent_id, stored)
         return current if current is not None else await self._replace_key(conn, agent_id, now)
 
-    async def _stored_key(self, conn: AsyncConnection, agent_id: str) -> dict[str, Any] | None:
+    async def _stored_key(self, conn: AsyncConnection, agent_id: str) -> AgentKeyRow | None:
         r = await conn.execute(
             select(agent_keys.c.key_hash, agent_keys.c.nonce).where(
                 agent_keys.c.agent_id == agent_id
             )
         )
         row = r.first()
-        return row_dict(row) if row else None
+        return row_as(AgentKeyRow, row) if row else None
 
-    def _rederive(self, agent_id: str, stored: dict[str, Any]) -> str | None:
+    def _rederive(self, agent_id: str, stored: AgentKeyRow) -> str | None:
         if stored["nonce"] is None:
             return None
         key = keys.derive(self.agent_key_secret, agent_id, stored["nonce"])
@@ -90,11 +91,11 @@ class AgentKeysMixin(SqlBase):
             stored = await self._stored_key(conn, agent_id)
         return self._rederive(agent_id, stored) if stored is not None else None
 
-    async def agent_by_key(self, api_key: str) -> dict[str, Any] | None:
+    async def agent_by_key(self, api_key: str) -> AgentRow | None:
         """The live agent ``api_key`` belongs to; found by the key's hash, never the key."""
         digest = keys.hash_key(api_key)
         if self.fast_reader is not None:
-            return await self.fast_reader.one(fastread.AGENT_BY_KEY, digest)
+            return await self.fast_reader.one(AgentRow, fastread.AGENT_BY_KEY, digest)
         stmt = (
             select(agents)
             .join(agent_keys, agent_keys.c.agent_id == agents.c.id)
@@ -102,7 +103,7 @@ class AgentKeysMixin(SqlBase):
         )
         async with self.read() as conn:
             r = (await conn.execute(stmt)).first()
-        return row_dict(r) if r else None
+        return row_as(AgentRow, r) if r else None
 
     async def drop_keys(self, conn: AsyncConnection, agent_id: str) -> None:
         """Revoke the agent's key inside the caller's transaction (agent deletion)."""

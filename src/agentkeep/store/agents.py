@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +16,7 @@ from agentkeep.domain.paging import Page
 from agentkeep.store import fastread, registrations
 from agentkeep.store.agent_keys import AgentKeysMixin
 from agentkeep.store.registrations import RegistrationsMixin
-from agentkeep.store.sql import row_dict
+from agentkeep.store.rows import AgentRow, row_as
 from agentkeep.store.tables import agents, task_agents
 
 REGISTERED_REASON = "Agent registered successfully."
@@ -44,7 +45,7 @@ class Registration:
 
 
 class AgentsMixin(AgentKeysMixin, RegistrationsMixin):
-    async def register_agent(self, reg: Registration) -> tuple[dict[str, Any], str]:
+    async def register_agent(self, reg: Registration) -> tuple[AgentRow, str]:
         """Upsert by id (404 if unknown) or by name; return the agent and its one key."""
         now = models.utcnow()
         deployment_id = registrations.deployment_id_of(reg.registration_metadata)
@@ -96,13 +97,13 @@ class AgentsMixin(AgentKeysMixin, RegistrationsMixin):
             key = await self.ensure_key(conn, row["id"], now)
         return row, key
 
-    async def _locked(self, conn: AsyncConnection, where: Any) -> dict[str, Any] | None:
+    async def _locked(self, conn: AsyncConnection, where: Any) -> AgentRow | None:
         r = (await conn.execute(select(agents).where(where).with_for_update())).first()
-        return row_dict(r) if r else None
+        return row_as(AgentRow, r) if r else None
 
     async def _apply_registration(
-        self, conn: AsyncConnection, current: dict[str, Any], reg: Registration, now: Any
-    ) -> dict[str, Any]:
+        self, conn: AsyncConnection, current: AgentRow, reg: Registration, now: Any
+    ) -> AgentRow:
         merged = {**(current["registration_metadata"] or {}), **(reg.registration_metadata or {})}
         values: dict[str, Any] = {
             "name": reg.name,
@@ -118,14 +119,15 @@ class AgentsMixin(AgentKeysMixin, RegistrationsMixin):
         }
         if reg.agent_input_type is not None:
             values["agent_input_type"] = reg.agent_input_type
-        changed = {k: v for k, v in values.items() if current[k] != v}
+        stored: Mapping[str, Any] = current
+        changed = {k: v for k, v in values.items() if stored[k] != v}
         if not changed:
             return current
         changed.update(registered_at=now, updated_at=now)
         r = await conn.execute(
             agents.update().where(agents.c.id == current["id"]).values(changed).returning(agents)
         )
-        return row_dict(r.one())
+        return row_as(AgentRow, r.one())
 
     async def register_build(
         self,
@@ -134,7 +136,7 @@ class AgentsMixin(AgentKeysMixin, RegistrationsMixin):
         description: str,
         registration_metadata: dict[str, Any] | None,
         agent_input_type: str | None,
-    ) -> dict[str, Any]:
+    ) -> AgentRow:
         now = models.utcnow()
         async with self.write() as conn:
             await conn.execute(
@@ -156,26 +158,26 @@ class AgentsMixin(AgentKeysMixin, RegistrationsMixin):
                 .on_conflict_do_nothing()
             )
             r = await conn.execute(select(agents).where(agents.c.name == name))
-            return row_dict(r.one())
+            return row_as(AgentRow, r.one())
 
-    async def get_agent(self, agent_id: str) -> dict[str, Any] | None:
+    async def get_agent(self, agent_id: str) -> AgentRow | None:
         return await self._one_agent(fastread.AGENT_BY_ID, agents.c.id, agent_id)
 
-    async def get_agent_by_name(self, name: str) -> dict[str, Any] | None:
+    async def get_agent_by_name(self, name: str) -> AgentRow | None:
         return await self._one_agent(fastread.AGENT_BY_NAME, agents.c.name, name)
 
-    async def _one_agent(self, fast_sql: str, column: Any, value: str) -> dict[str, Any] | None:
+    async def _one_agent(self, fast_sql: str, column: Any, value: str) -> AgentRow | None:
         if self.fast_reader is not None:
-            return await self.fast_reader.one(fast_sql, value)
+            return await self.fast_reader.one(AgentRow, fast_sql, value)
         stmt = self.statement(
             ("agent_by", column.name),
             lambda: select(agents).where(column == bindparam("value", type_=String)),
         )
         async with self.read() as conn:
             r = (await conn.execute(stmt, {"value": value})).first()
-        return row_dict(r) if r else None
+        return row_as(AgentRow, r) if r else None
 
-    async def list_agents(self, q: AgentQuery, page: Page) -> list[dict[str, Any]]:
+    async def list_agents(self, q: AgentQuery, page: Page) -> list[AgentRow]:
         stmt = select(agents).where(agents.c.status != AgentStatus.DELETED.value)
         if q.task_id is not None:
             stmt = stmt.where(
@@ -187,7 +189,7 @@ class AgentsMixin(AgentKeysMixin, RegistrationsMixin):
         stmt = stmt.order_by(col.desc() if page.descending else col.asc(), agents.c.id)
         stmt = stmt.limit(page.limit).offset(page.offset)
         async with self.read() as conn:
-            return [row_dict(r) for r in await conn.execute(stmt)]
+            return [row_as(AgentRow, r) for r in await conn.execute(stmt)]
 
     async def delete_agent(self, agent_id: str) -> bool:
         """Soft delete; False when the agent is unknown or already deleted."""

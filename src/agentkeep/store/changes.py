@@ -11,7 +11,8 @@ PostgreSQL it runs inside BEGIN/COMMIT too.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+import typing
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from agentkeep import errors
 from agentkeep.domain import models, status
 from agentkeep.store.idempotency import pending_claim, store_answer
+from agentkeep.store.rows import TaskRow, row_as
 from agentkeep.store.sql import SqlBase, row_dict
 from agentkeep.store.tables import outbox, task_agents, task_history, tasks, trackers
 
@@ -40,19 +42,19 @@ class Change:
     agent_told: bool = False
 
 
-def outbox_payload(row: Mapping[str, Any]) -> str:
+def outbox_payload(row: TaskRow) -> str:
     """The committed row as JSON, as Postgres's ``to_jsonb(row)`` writes it."""
     # str(): result keys are SQLAlchemy quoted_name objects, which orjson refuses.
     return orjson.dumps({str(k): v for k, v in row.items() if k != "outbox_id"}).decode()
 
 
-def row_from_payload(payload: str) -> dict[str, Any]:
+def row_from_payload(payload: str) -> TaskRow:
     """Parse an outbox payload back into a row (timestamps as UTC datetimes)."""
     row: dict[str, Any] = orjson.loads(payload)
     for key in ("created_at", "updated_at", "deadline_at", "cleaned_at"):
         if isinstance(row.get(key), str):
             row[key] = datetime.fromisoformat(row[key]).astimezone(UTC)
-    return row
+    return typing.cast(TaskRow, row)
 
 
 class ChangesMixin(SqlBase):
@@ -66,7 +68,7 @@ class ChangesMixin(SqlBase):
         deadline_at: datetime | None,
         change: Change,
         creator_agent_id: str | None = None,
-    ) -> tuple[dict[str, Any], bool]:
+    ) -> tuple[TaskRow, bool]:
         """Insert a RUNNING task with its agent link, tracker and first history row.
 
         With a name, an existing task of that name is returned instead (``created`` False):
@@ -96,11 +98,11 @@ class ChangesMixin(SqlBase):
         # Lost the name to an existing task (or a concurrent creation): that one it is.
         async with self.read() as conn:
             r = await conn.execute(select(tasks).where(tasks.c.name == name))
-            return row_dict(r.one()), False
+            return row_as(TaskRow, r.one()), False
 
     async def _create_pg(
         self, values: dict[str, Any], agent_id: str, change: Change
-    ) -> dict[str, Any] | None:
+    ) -> TaskRow | None:
         params = {
             **values,
             "agent_id": agent_id,
@@ -109,17 +111,17 @@ class ChangesMixin(SqlBase):
         }
         async with self.single() as conn:
             r = (await conn.execute(self.statement("create", _create_statement), params)).first()
-        return row_dict(r) if r else None
+        return row_as(TaskRow, r) if r else None
 
     async def _create_sqlite(
         self, values: dict[str, Any], agent_id: str, change: Change
-    ) -> dict[str, Any] | None:
+    ) -> TaskRow | None:
         async with self.write() as conn:
             stmt = self.insert(tasks).values(values).on_conflict_do_nothing().returning(tasks)
             inserted = (await conn.execute(stmt)).first()
             if inserted is None:
                 return None
-            row = row_dict(inserted)
+            row = row_as(TaskRow, inserted)
             await self._link(conn, row["id"], agent_id, row["created_at"])
             await _insert_history(conn, row, None, change)
             return row
@@ -155,7 +157,7 @@ class ChangesMixin(SqlBase):
         sources: Collection[str],
         expected_version: int | None = None,
         failed_by: str | None = None,
-    ) -> dict[str, Any] | None:
+    ) -> TaskRow | None:
         """Compare-and-set ``task_id`` to ``to``; None when no row matched.
 
         ``failed_by`` narrows a FAILED source to failures by that actor (only agent errors
@@ -184,13 +186,13 @@ class ChangesMixin(SqlBase):
         if self.dialect == "postgresql" and pending_claim() is None:
             async with self.single() as conn:
                 r = (await conn.execute(stmt, params)).first()
-            return row_dict(r) if r else None
+            return row_as(TaskRow, r) if r else None
         # With an Idempotency-Key, its answer commits in the same transaction as the change.
         async with self.write() as conn:
             r = (await conn.execute(stmt, params)).first()
             if r is None:
                 return None
-            row = row_dict(r)
+            row = row_as(TaskRow, r)
             if self.dialect != "postgresql":
                 await _insert_history(conn, row, row["prev_status"], change)
                 row["outbox_id"] = await _insert_outbox(conn, row)
@@ -205,7 +207,7 @@ class ChangesMixin(SqlBase):
         merge_params: dict[str, Any] | None,
         expected_version: int | None,
         replace_params: dict[str, Any] | None = None,
-    ) -> dict[str, Any] | None:
+    ) -> TaskRow | None:
         """Replace metadata and shallow-merge params; None if the task is not live.
 
         A stale ``expected_version`` raises ``PreconditionFailed`` and changes nothing.
@@ -228,7 +230,7 @@ class ChangesMixin(SqlBase):
             if merge_params is not None:
                 new["params"] = {**(r.params or {}), **merge_params}
             stmt = tasks.update().where(tasks.c.id == task_id).values(new).returning(*tasks.c)
-            row = row_dict((await conn.execute(stmt)).one())
+            row = row_as(TaskRow, (await conn.execute(stmt)).one())
             row["outbox_id"] = await _insert_outbox(conn, row)
             await store_answer(conn, row)
             return row
@@ -337,7 +339,7 @@ def _transition_statement(
 
 
 async def _insert_history(
-    conn: AsyncConnection, row: Mapping[str, Any], from_status: str | None, change: Change
+    conn: AsyncConnection, row: TaskRow, from_status: str | None, change: Change
 ) -> None:
     await conn.execute(
         task_history.insert().values(
@@ -352,7 +354,7 @@ async def _insert_history(
     )
 
 
-async def _insert_outbox(conn: AsyncConnection, row: Mapping[str, Any]) -> int:
+async def _insert_outbox(conn: AsyncConnection, row: TaskRow) -> int:
     r = await conn.execute(
         outbox.insert()
         .values(

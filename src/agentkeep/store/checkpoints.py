@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final, cast
 
 import orjson
 from sqlalchemy import delete, func, literal, select, tuple_
@@ -16,11 +16,18 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agentkeep.store import jsonmatch
+from agentkeep.store.rows import (
+    CheckpointBlobRow,
+    CheckpointRow,
+    CheckpointTupleRow,
+    CheckpointWriteRow,
+    row_as,
+)
 from agentkeep.store.snapshot import snapshot
-from agentkeep.store.sql import SqlBase, row_dict
+from agentkeep.store.sql import SqlBase
 from agentkeep.store.tables import checkpoint_blobs, checkpoint_writes, checkpoints
 
-CHECKPOINT_FIELDS = (
+CHECKPOINT_FIELDS: Final = (
     "thread_id",
     "checkpoint_ns",
     "checkpoint_id",
@@ -43,7 +50,7 @@ class CheckpointQuery:
 class CheckpointsMixin(SqlBase):
     async def get_checkpoint_tuple(
         self, thread_id: str, checkpoint_ns: str, checkpoint_id: str | None
-    ) -> dict[str, Any] | None:
+    ) -> CheckpointTupleRow | None:
         """The checkpoint (the latest when no id) with its blobs and pending writes."""
         stmt = select(checkpoints).where(
             checkpoints.c.thread_id == thread_id, checkpoints.c.checkpoint_ns == checkpoint_ns
@@ -56,7 +63,8 @@ class CheckpointsMixin(SqlBase):
             found = (await conn.execute(stmt)).first()
             if found is None:
                 return None
-            row = row_dict(found)
+            # Completed below: blobs and pending writes are read next, in the same snapshot.
+            row = row_as(CheckpointTupleRow, found)
             row["blobs"] = await _blobs(conn, row)
             writes = await conn.execute(
                 select(checkpoint_writes)
@@ -67,7 +75,7 @@ class CheckpointsMixin(SqlBase):
                 )
                 .order_by(checkpoint_writes.c.task_id, checkpoint_writes.c.idx)
             )
-            row["pending_writes"] = [row_dict(w) for w in writes]
+            row["pending_writes"] = [row_as(CheckpointWriteRow, w) for w in writes]
         return row
 
     async def put_checkpoint(self, values: dict[str, Any], blobs: Sequence[dict[str, Any]]) -> None:
@@ -111,7 +119,7 @@ class CheckpointsMixin(SqlBase):
         async with self.write() as conn:
             await conn.execute(stmt)
 
-    async def list_checkpoints(self, q: CheckpointQuery) -> list[dict[str, Any]]:
+    async def list_checkpoints(self, q: CheckpointQuery) -> list[CheckpointRow]:
         """Greatest id first; the metadata filter applies before the limit."""
         stmt = select(*(checkpoints.c[f] for f in CHECKPOINT_FIELDS)).where(
             checkpoints.c.thread_id == q.thread_id
@@ -126,7 +134,9 @@ class CheckpointsMixin(SqlBase):
         async with self.read() as conn:
             rows = await conn.execute(stmt.limit(q.limit))
             # Plain str keys: result keys are SQLAlchemy quoted_name objects.
-            return [{f: r._mapping[f] for f in CHECKPOINT_FIELDS} for r in rows]
+            return [
+                cast(CheckpointRow, {f: r._mapping[f] for f in CHECKPOINT_FIELDS}) for r in rows
+            ]
 
     def _metadata_contains(self, flt: dict[str, Any]) -> Any:
         if self.dialect == "postgresql":
@@ -152,7 +162,7 @@ async def delete_thread_rows(conn: AsyncConnection, thread_id: str) -> int:
     return len(gone.all())
 
 
-async def _blobs(conn: AsyncConnection, row: dict[str, Any]) -> list[dict[str, Any]]:
+async def _blobs(conn: AsyncConnection, row: CheckpointRow) -> list[CheckpointBlobRow]:
     """The blobs named by the checkpoint's ``channel_versions`` (versions as strings)."""
     versions = row["checkpoint"].get("channel_versions") or {}
     if not isinstance(versions, dict) or not versions:
@@ -167,4 +177,4 @@ async def _blobs(conn: AsyncConnection, row: dict[str, Any]) -> list[dict[str, A
         )
         .order_by(checkpoint_blobs.c.channel, checkpoint_blobs.c.version)
     )
-    return [row_dict(b) for b in result]
+    return [row_as(CheckpointBlobRow, b) for b in result]

@@ -16,7 +16,8 @@ from agentkeep import errors
 from agentkeep.domain import models
 from agentkeep.domain.agents import AgentStatus
 from agentkeep.store.platform_tables import deployment_history, deployments
-from agentkeep.store.sql import SqlBase, row_dict
+from agentkeep.store.rows import AgentRow, DeploymentHistoryRow, DeploymentRow, row_as
+from agentkeep.store.sql import SqlBase
 from agentkeep.store.tables import agents
 
 REGISTERED_REASON = "Agent registered successfully."
@@ -38,7 +39,7 @@ def not_for_agent(deployment_id: str, agent_id: str) -> errors.NotFound:
     return errors.NotFound(f"Deployment {deployment_id} not found for agent {agent_id}")
 
 
-def live_agent_row(row: dict[str, Any] | None, agent_id: str) -> dict[str, Any]:
+def live_agent_row(row: AgentRow | None, agent_id: str) -> AgentRow:
     """The agent 404s of the platform routes: unknown, then Deleted."""
     if row is None:
         raise errors.NotFound.by_id(agent_id)
@@ -48,7 +49,7 @@ def live_agent_row(row: dict[str, Any] | None, agent_id: str) -> dict[str, Any]:
 
 
 class DeploymentsMixin(SqlBase):
-    async def create_deployment(self, agent_id: str, body: DeploymentCreate) -> dict[str, Any]:
+    async def create_deployment(self, agent_id: str, body: DeploymentCreate) -> DeploymentRow:
         now = models.utcnow()
         async with self.write() as conn:
             r = await conn.execute(
@@ -66,18 +67,18 @@ class DeploymentsMixin(SqlBase):
                 )
                 .returning(deployments)
             )
-            return row_dict(r.one())
+            return row_as(DeploymentRow, r.one())
 
-    async def get_deployment(self, deployment_id: str) -> dict[str, Any] | None:
+    async def get_deployment(self, deployment_id: str) -> DeploymentRow | None:
         async with self.read() as conn:
             r = (
                 await conn.execute(select(deployments).where(deployments.c.id == deployment_id))
             ).first()
-        return row_dict(r) if r else None
+        return row_as(DeploymentRow, r) if r else None
 
     async def list_deployments(
         self, agent_id: str, *, limit: int, page_number: int, order_by: str, descending: bool
-    ) -> list[dict[str, Any]]:
+    ) -> list[DeploymentRow]:
         col = deployments.c[order_by]
         stmt = (
             select(deployments)
@@ -87,9 +88,9 @@ class DeploymentsMixin(SqlBase):
             .offset((page_number - 1) * limit)
         )
         async with self.read() as conn:
-            return [row_dict(r) for r in await conn.execute(stmt)]
+            return [row_as(DeploymentRow, r) for r in await conn.execute(stmt)]
 
-    async def delete_deployment(self, agent_id: str, deployment_id: str) -> dict[str, Any]:
+    async def delete_deployment(self, agent_id: str, deployment_id: str) -> DeploymentRow:
         """Mark it deleted (``expires_at``); one statement, so a racing promote cannot slip in."""
         async with self.write() as conn:
             r = await conn.execute(
@@ -105,7 +106,7 @@ class DeploymentsMixin(SqlBase):
             )
             row = r.first()
             if row is not None:
-                return row_dict(row)
+                return row_as(DeploymentRow, row)
             current = await self._deployment(conn, deployment_id)
         self._check_owned(current, deployment_id, agent_id)
         assert current is not None
@@ -113,7 +114,7 @@ class DeploymentsMixin(SqlBase):
             "Cannot delete the current production deployment. Promote a different deployment first."
         )
 
-    async def promote_deployment(self, agent_id: str, deployment_id: str) -> dict[str, Any]:
+    async def promote_deployment(self, agent_id: str, deployment_id: str) -> DeploymentRow:
         """One transaction that locks the agent row first, so concurrent promotes serialise.
 
         Postgres: ``SELECT … FOR UPDATE`` on the agent; SQLite: the write transaction is
@@ -125,7 +126,7 @@ class DeploymentsMixin(SqlBase):
             locked = await conn.execute(
                 select(agents).where(agents.c.id == agent_id).with_for_update()
             )
-            agent = live_agent_row(row_dict(a) if (a := locked.first()) else None, agent_id)
+            agent = live_agent_row(row_as(AgentRow, a) if (a := locked.first()) else None, agent_id)
             target = await self._deployment(conn, deployment_id)
             self._check_owned(target, deployment_id, agent_id)
             assert target is not None
@@ -147,7 +148,7 @@ class DeploymentsMixin(SqlBase):
                 .values(is_production=True, promoted_at=now, updated_at=now)
                 .returning(deployments)
             )
-            promoted = row_dict(r.one())
+            promoted = row_as(DeploymentRow, r.one())
             await conn.execute(
                 agents.update()
                 .where(agents.c.id == agent_id)
@@ -157,7 +158,7 @@ class DeploymentsMixin(SqlBase):
 
     @staticmethod
     def _promoted_agent_values(
-        agent: dict[str, Any], promoted: dict[str, Any], now: Any
+        agent: AgentRow, promoted: DeploymentRow, now: Any
     ) -> dict[str, Any]:
         values: dict[str, Any] = {
             "production_deployment_id": promoted["id"],
@@ -171,14 +172,14 @@ class DeploymentsMixin(SqlBase):
             )
         return values
 
-    async def _deployment(self, conn: AsyncConnection, deployment_id: str) -> dict[str, Any] | None:
+    async def _deployment(self, conn: AsyncConnection, deployment_id: str) -> DeploymentRow | None:
         r = (
             await conn.execute(select(deployments).where(deployments.c.id == deployment_id))
         ).first()
-        return row_dict(r) if r else None
+        return row_as(DeploymentRow, r) if r else None
 
     @staticmethod
-    def _check_owned(row: dict[str, Any] | None, deployment_id: str, agent_id: str) -> None:
+    def _check_owned(row: DeploymentRow | None, deployment_id: str, agent_id: str) -> None:
         """Unknown: the generic 404; another agent's or deleted: the deployment's own 404."""
         if row is None:
             raise errors.NotFound.by_id(deployment_id)
@@ -195,7 +196,7 @@ class DeploymentsMixin(SqlBase):
 
     async def list_deployment_history(
         self, agent_id: str, *, limit: int, page_number: int, order_by: str, descending: bool
-    ) -> list[dict[str, Any]]:
+    ) -> list[DeploymentHistoryRow]:
         col = deployment_history.c[order_by]
         stmt = (
             select(deployment_history)
@@ -205,10 +206,10 @@ class DeploymentsMixin(SqlBase):
             .offset((page_number - 1) * limit)
         )
         async with self.read() as conn:
-            return [row_dict(r) for r in await conn.execute(stmt)]
+            return [row_as(DeploymentHistoryRow, r) for r in await conn.execute(stmt)]
 
-    async def get_deployment_history(self, record_id: str) -> dict[str, Any] | None:
+    async def get_deployment_history(self, record_id: str) -> DeploymentHistoryRow | None:
         stmt = select(deployment_history).where(deployment_history.c.id == record_id)
         async with self.read() as conn:
             r = (await conn.execute(stmt)).first()
-        return row_dict(r) if r else None
+        return row_as(DeploymentHistoryRow, r) if r else None

@@ -7,14 +7,15 @@ from typing import Any
 from sqlalchemy import func, select
 
 from agentkeep.domain import models
-from agentkeep.store.sql import SqlBase, row_dict
+from agentkeep.store.rows import EventRow, row_as
+from agentkeep.store.sql import SqlBase
 from agentkeep.store.tables import events
 
 
 class EventsMixin(SqlBase):
     async def create_event(
         self, task_id: str, agent_id: str, content: dict[str, Any] | None
-    ) -> dict[str, Any]:
+    ) -> EventRow:
         """Insert an event; the database assigns the global ``sequence_id``."""
         values = {
             "id": models.new_id(),
@@ -25,12 +26,12 @@ class EventsMixin(SqlBase):
         }
         async with self.write() as conn:
             r = await conn.execute(events.insert().values(values).returning(events))
-            return row_dict(r.one())
+            return row_as(EventRow, r.one())
 
-    async def get_event(self, event_id: str) -> dict[str, Any] | None:
+    async def get_event(self, event_id: str) -> EventRow | None:
         async with self.read() as conn:
             r = (await conn.execute(select(events).where(events.c.id == event_id))).first()
-        return row_dict(r) if r else None
+        return row_as(EventRow, r) if r else None
 
     async def list_events(
         self,
@@ -39,7 +40,7 @@ class EventsMixin(SqlBase):
         *,
         after_event_id: str | None = None,
         limit: int | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[EventRow]:
         """The pair's events in ``sequence_id`` order after a cursor; no limit means all.
 
         An unknown cursor id filters nothing, as in Agentex: an agent whose cursor points
@@ -55,4 +56,4 @@ class EventsMixin(SqlBase):
         if limit is not None:
             stmt = stmt.limit(limit)
         async with self.read() as conn:
-            return [row_dict(r) for r in await conn.execute(stmt)]
+            return [row_as(EventRow, r) for r in await conn.execute(stmt)]

@@ -13,7 +13,7 @@ everything that writes goes through SQLAlchemy.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import cast
 
 import asyncpg
 import orjson
@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 
 from agentkeep.store import dberrors
 from agentkeep.store.engine import Timeouts, asyncpg_timeouts
+from agentkeep.store.rows import R
 from agentkeep.store.tables import agents, tasks
 
 _TASK_COLUMNS = ", ".join(c.name for c in tasks.c)
@@ -73,7 +74,7 @@ class FastReader:
                     )
         return self._pool
 
-    async def one(self, sql: str, value: str) -> dict[str, Any] | None:
+    async def one(self, kind: type[R], sql: str, value: str) -> R | None:
         try:
             pool = await self._get_pool()
             async with pool.acquire(timeout=self._timeouts.command) as conn:
@@ -86,7 +87,7 @@ class FastReader:
         except Exception as exc:
             dberrors.raise_if_unavailable(exc)
             raise
-        return dict(record) if record is not None else None
+        return cast(R, dict(record)) if record is not None else None
 
     async def close(self) -> None:
         if self._pool is not None:

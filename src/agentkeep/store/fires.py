@@ -17,10 +17,11 @@ from sqlalchemy import and_, exists, func, literal, or_, select
 
 from agentkeep.domain import models
 from agentkeep.domain.fires import OPEN, FireStatus, TriggerType
+from agentkeep.store.rows import FireRow, ScheduleRow, row_as
 from agentkeep.store.schedule_tables import agent_run_schedules as schedules
 from agentkeep.store.schedule_tables import schedule_fires as fires
 from agentkeep.store.schedule_tables import schedule_skips
-from agentkeep.store.sql import SqlBase, row_dict
+from agentkeep.store.sql import SqlBase
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +35,7 @@ class Claim:
     reason: str | None = None
 
 
-Decide = Callable[[dict[str, Any], list[datetime], bool], Claim]
+Decide = Callable[[ScheduleRow, list[datetime], bool], Claim]
 
 
 def _due(now: datetime) -> Any:
@@ -70,7 +71,7 @@ class FiresMixin(SqlBase):
 
     async def claim_schedule(
         self, schedule_id: str, now: datetime, decide: Decide
-    ) -> dict[str, Any] | None:
+    ) -> FireRow | None:
         """One short transaction: advance the row and record its fire; None if a peer did."""
         async with self.write() as conn:
             r = (
@@ -82,7 +83,7 @@ class FiresMixin(SqlBase):
             ).first()
             if r is None:
                 return None
-            row = row_dict(r)
+            row = row_as(ScheduleRow, r)
             skips = [
                 models.as_utc(t)
                 for (t,) in await conn.execute(
@@ -124,7 +125,7 @@ class FiresMixin(SqlBase):
 
     async def _insert_fire(
         self, conn: Any, schedule_id: str, fire_id: str, trigger: str, claim: Claim, now: datetime
-    ) -> dict[str, Any] | None:
+    ) -> FireRow | None:
         done = claim.status != FireStatus.PENDING
         r = await conn.execute(
             self.insert(fires)
@@ -144,11 +145,11 @@ class FiresMixin(SqlBase):
             .returning(fires)
         )
         got = r.first()
-        return row_dict(got) if got else None
+        return row_as(FireRow, got) if got else None
 
     async def insert_manual_fire(
         self, schedule_id: str, fire_id: str, trigger_time: datetime
-    ) -> dict[str, Any] | None:
+    ) -> FireRow | None:
         claim = Claim(trigger_time, None, fire_id, FireStatus.PENDING)
         async with self.write() as conn:
             return await self._insert_fire(
@@ -168,7 +169,7 @@ class FiresMixin(SqlBase):
 
     async def start_fire(
         self, fire_pk: str, now: datetime, lease_until: datetime
-    ) -> dict[str, Any] | None:
+    ) -> FireRow | None:
         """``pending → running`` (or take over an expired lease); None if a peer has it."""
         async with self.write() as conn:
             r = await conn.execute(
@@ -186,7 +187,7 @@ class FiresMixin(SqlBase):
                 .returning(fires)
             )
             got = r.first()
-            return row_dict(got) if got else None
+            return row_as(FireRow, got) if got else None
 
     async def update_running_fire(
         self, fire_pk: str, attempts: int, values: dict[str, Any]
@@ -205,7 +206,7 @@ class FiresMixin(SqlBase):
             )
             return r.first() is not None
 
-    async def list_fires(self, schedule_id: str, limit: int, offset: int) -> list[dict[str, Any]]:
+    async def list_fires(self, schedule_id: str, limit: int, offset: int) -> list[FireRow]:
         stmt = (
             select(fires)
             .where(fires.c.schedule_id == schedule_id)
@@ -214,12 +215,12 @@ class FiresMixin(SqlBase):
             .offset(offset)
         )
         async with self.read() as conn:
-            return [row_dict(r) for r in await conn.execute(stmt)]
+            return [row_as(FireRow, r) for r in await conn.execute(stmt)]
 
-    async def get_fire(self, fire_pk: str) -> dict[str, Any] | None:
+    async def get_fire(self, fire_pk: str) -> FireRow | None:
         async with self.read() as conn:
             r = (await conn.execute(select(fires).where(fires.c.id == fire_pk))).first()
-        return row_dict(r) if r else None
+        return row_as(FireRow, r) if r else None
 
 
 def _runnable(now: datetime) -> Any:

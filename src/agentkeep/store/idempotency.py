@@ -16,12 +16,12 @@ import contextvars
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agentkeep.domain import models
+from agentkeep.store.rows import IdempotencyRow, TaskRow, row_as
 from agentkeep.store.sql import SqlBase
 from agentkeep.store.tables import idempotency_keys
 
@@ -40,7 +40,7 @@ class Claim:
 
     scope_hash: str
     owner: str
-    render: Callable[[dict[str, Any]], tuple[int, str]]
+    render: Callable[[TaskRow], tuple[int, str]]
     stored: bool = False
 
 
@@ -56,7 +56,7 @@ def pending_claim() -> Claim | None:
     return None if claim is None or claim.stored else claim
 
 
-async def store_answer(conn: AsyncConnection, row: dict[str, Any]) -> None:
+async def store_answer(conn: AsyncConnection, row: TaskRow) -> None:
     """Inside a change's transaction: record the pending claim's answer for ``row``."""
     claim = pending_claim()
     if claim is None:
@@ -85,7 +85,7 @@ class IdempotencyMixin(SqlBase):
         owner: str,
         ttl_seconds: int,
         lease_seconds: float,
-    ) -> dict[str, Any] | None:
+    ) -> IdempotencyRow | None:
         """Claim the key for this request; None if claimed, else the existing record.
 
         An expired record, or an in-flight one whose lease was not renewed for
@@ -120,7 +120,7 @@ class IdempotencyMixin(SqlBase):
             r = await conn.execute(
                 select(idempotency_keys).where(idempotency_keys.c.scope_hash == scope_hash)
             )
-            return dict(r.one()._mapping)
+            return row_as(IdempotencyRow, r.one())
 
     async def renew_idempotency_claim(self, scope_hash: str, owner: str) -> None:
         """Extend the lease of a claim whose request is still running."""
@@ -135,14 +135,14 @@ class IdempotencyMixin(SqlBase):
                 .values(updated_at=models.utcnow())
             )
 
-    async def get_idempotency_record(self, scope_hash: str) -> dict[str, Any] | None:
+    async def get_idempotency_record(self, scope_hash: str) -> IdempotencyRow | None:
         async with self.read() as conn:
             r = (
                 await conn.execute(
                     select(idempotency_keys).where(idempotency_keys.c.scope_hash == scope_hash)
                 )
             ).first()
-        return dict(r._mapping) if r else None
+        return row_as(IdempotencyRow, r) if r else None
 
     async def finish_idempotency_key(
         self, scope_hash: str, owner: str, status_code: int, body: str

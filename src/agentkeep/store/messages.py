@@ -20,7 +20,8 @@ from agentkeep import errors
 from agentkeep.domain import models
 from agentkeep.domain.paging import Page
 from agentkeep.store import jsonmatch
-from agentkeep.store.sql import SqlBase, row_dict
+from agentkeep.store.rows import MessageRow, row_as
+from agentkeep.store.sql import SqlBase
 from agentkeep.store.tables import messages
 
 MESSAGE_ORDER_FIELDS = frozenset({"created_at", "updated_at", "id"})
@@ -58,10 +59,10 @@ class MessagesMixin(SqlBase):
         content: dict[str, Any],
         streaming_status: str | None,
         created_at: datetime | None = None,
-    ) -> dict[str, Any]:
+    ) -> MessageRow:
         """Insert one message; the caller has checked that the task exists."""
         now = models.utcnow()
-        row = {
+        row: MessageRow = {
             "id": models.new_id(),
             "task_id": task_id,
             "content": content,
@@ -78,11 +79,11 @@ class MessagesMixin(SqlBase):
         task_id: str,
         contents: Sequence[dict[str, Any]],
         created_at: datetime | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[MessageRow]:
         """Insert a batch in one statement; message i is stamped base + i ms (a stable order)."""
         now = models.utcnow()
         base = models.as_utc(created_at) if created_at else now
-        rows = [
+        rows: list[MessageRow] = [
             {
                 "id": models.new_id(),
                 "task_id": task_id,
@@ -104,7 +105,7 @@ class MessagesMixin(SqlBase):
         task_id: str,
         content: dict[str, Any],
         streaming_status: str | None,
-    ) -> dict[str, Any] | None:
+    ) -> MessageRow | None:
         """Replace content and status; None when unknown or owned by another task."""
         stmt = (
             messages.update()
@@ -114,18 +115,18 @@ class MessagesMixin(SqlBase):
         )
         async with self.write() as conn:
             r = (await conn.execute(stmt)).first()
-        return row_dict(r) if r else None
+        return row_as(MessageRow, r) if r else None
 
     async def update_messages(
         self, task_id: str, updates: Mapping[str, dict[str, Any]]
-    ) -> list[dict[str, Any]]:
+    ) -> list[MessageRow]:
         """Replace the content of several messages of one task, all or nothing.
 
         The first id that is unknown (or belongs to another task) raises ``NotFound`` inside
         the transaction, which rolls every earlier update back.
         """
         now = models.utcnow()
-        out: list[dict[str, Any]] = []
+        out: list[MessageRow] = []
         async with self.write() as conn:
             for message_id, content in updates.items():
                 r = (
@@ -138,15 +139,15 @@ class MessagesMixin(SqlBase):
                 ).first()
                 if r is None:
                     raise errors.NotFound.by_id(message_id)
-                out.append(row_dict(r))
+                out.append(row_as(MessageRow, r))
         return out
 
-    async def get_message(self, message_id: str) -> dict[str, Any] | None:
+    async def get_message(self, message_id: str) -> MessageRow | None:
         async with self.read() as conn:
             r = (await conn.execute(select(messages).where(messages.c.id == message_id))).first()
-        return row_dict(r) if r else None
+        return row_as(MessageRow, r) if r else None
 
-    async def list_messages(self, q: MessageQuery, page: Page) -> list[dict[str, Any]]:
+    async def list_messages(self, q: MessageQuery, page: Page) -> list[MessageRow]:
         col = messages.c[page.order_by or "created_at"]
         direction = (lambda c: c.desc()) if page.descending else (lambda c: c.asc())
         stmt = (
@@ -157,7 +158,7 @@ class MessagesMixin(SqlBase):
             .offset(page.offset)
         )
         async with self.read() as conn:
-            return [row_dict(r) for r in await conn.execute(stmt)]
+            return [row_as(MessageRow, r) for r in await conn.execute(stmt)]
 
     async def list_messages_after(
         self,
@@ -167,7 +168,7 @@ class MessagesMixin(SqlBase):
         older: bool,
         limit: int,
         filters: Sequence[MessageFilter] = (),
-    ) -> tuple[list[dict[str, Any]], bool]:
+    ) -> tuple[list[MessageRow], bool]:
         """A keyset page on (created_at, id): older pages newest first, newer oldest first.
 
         Returns the page and whether more rows follow. Keyset paging stays correct while new
@@ -189,7 +190,7 @@ class MessagesMixin(SqlBase):
         # One extra row tells whether another page exists without a COUNT.
         stmt = stmt.order_by(*order).limit(limit + 1)
         async with self.read() as conn:
-            rows = [row_dict(r) for r in await conn.execute(stmt)]
+            rows = [row_as(MessageRow, r) for r in await conn.execute(stmt)]
         return rows[:limit], len(rows) > limit
 
     def _message_filters(self, filters: Sequence[MessageFilter]) -> Any:

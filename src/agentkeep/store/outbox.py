@@ -8,7 +8,7 @@ afterwards, through ``claim_outbox``.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Collection, Mapping
+from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -19,11 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agentkeep.domain import models
 from agentkeep.store.changes import row_from_payload
+from agentkeep.store.rows import OutboxRow, TaskRow, row_as
 from agentkeep.store.sql import SqlBase
 from agentkeep.store.tables import outbox
 
 
-def task_updated_event(row: Mapping[str, Any]) -> dict[str, Any]:
+def task_updated_event(row: TaskRow) -> dict[str, Any]:
     return {"type": "task_updated", "task": models.task_wire(row)}
 
 
@@ -31,15 +32,13 @@ def task_updated_event(row: Mapping[str, Any]) -> dict[str, Any]:
 class OutboxClaim:
     """Rows one relay may publish now, in order; it reports back what became of them."""
 
-    rows: list[dict[str, Any]]
+    rows: list[OutboxRow]
     delivered: list[int] = field(default_factory=list)
     #: Rows whose publish failed with an unknown outcome (it may have reached the bus).
     attempted: list[int] = field(default_factory=list)
 
 
-def publishable_prefix(
-    claimed: list[dict[str, Any]], pending: list[tuple[int, str]]
-) -> list[dict[str, Any]]:
+def publishable_prefix(claimed: list[OutboxRow], pending: list[tuple[int, str]]) -> list[OutboxRow]:
     """The claimed rows that are each their task's next undelivered rows, in id order.
 
     ``pending`` is every undelivered ``(id, task_id)`` of the claimed tasks, locked or not.
@@ -48,7 +47,7 @@ def publishable_prefix(
     """
     mine = {r["id"]: r for r in claimed}
     blocked: set[str] = set()
-    out: list[dict[str, Any]] = []
+    out: list[OutboxRow] = []
     for row_id, task_id in sorted(pending):
         if task_id in blocked:
             continue
@@ -59,14 +58,14 @@ def publishable_prefix(
     return out
 
 
-def _with_event(r: Any) -> dict[str, Any]:
+def _with_event(r: Any) -> OutboxRow:
     """An outbox row whose ``payload`` is the ``task_updated`` event JSON to publish.
 
     The change writes the committed task row itself (on Postgres ``to_jsonb`` inside the
     same statement, see ``store.changes``); the event is built from it here, by the same
     code that formats every other Task, so both databases publish identical bytes.
     """
-    row = dict(r._mapping)
+    row = row_as(OutboxRow, r)
     event = task_updated_event(row_from_payload(row["payload"]))
     row["payload"] = orjson.dumps(event).decode()
     return row
@@ -75,7 +74,7 @@ def _with_event(r: Any) -> dict[str, Any]:
 class OutboxMixin(SqlBase):
     async def pending_outbox(
         self, limit: int = 200, *, created_before: datetime | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[OutboxRow]:
         """The oldest undelivered rows, in commit order (hence in order per task).
 
         ``created_before`` leaves out fresh rows: the live process that wrote them is

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from agentkeep import errors
 from agentkeep.domain import models
 from agentkeep.store.platform_tables import deployment_history, deployments
+from agentkeep.store.rows import AgentRow
 from agentkeep.store.sql import SqlBase
 
 NOT_GIVEN = "N/A"
@@ -104,7 +105,7 @@ class RegistrationsMixin(SqlBase):
             raise errors.BadRequest(f"Deployment {deployment_id} belongs to another agent")
 
     async def after_agent_registration(
-        self, conn: AsyncConnection, before: dict[str, Any], after: dict[str, Any], *, created: bool
+        self, conn: AsyncConnection, before: AgentRow, after: AgentRow, *, created: bool
     ) -> None:
         """Demote a production deployment the agent left; record a new commit."""
         if before.get("production_deployment_id") is not None:
@@ -116,7 +117,7 @@ class RegistrationsMixin(SqlBase):
         if created or after is not before:
             await self._record_history(conn, after)
 
-    async def _record_history(self, conn: AsyncConnection, agent: dict[str, Any]) -> None:
+    async def _record_history(self, conn: AsyncConnection, agent: AgentRow) -> None:
         metadata = agent["registration_metadata"] or {}
         commit = commit_of(metadata)
         if commit is None:

@@ -20,13 +20,14 @@ from agentkeep import errors
 from agentkeep.domain import models, status
 from agentkeep.store.changes import outbox_payload
 from agentkeep.store.checkpoints import delete_thread_rows
+from agentkeep.store.rows import CleanResult, MessageRow, StateRow, TaskRow, TaskSnapshot, row_as
 from agentkeep.store.snapshot import snapshot
-from agentkeep.store.sql import SqlBase, row_dict
+from agentkeep.store.sql import SqlBase
 from agentkeep.store.tables import agents, events, messages, outbox, states, tasks, trackers
 
 
 class RetentionMixin(SqlBase):
-    async def task_snapshot(self, task_id: str) -> dict[str, Any]:
+    async def task_snapshot(self, task_id: str) -> TaskSnapshot:
         """``{task_id, messages, task_states}``, each by ``created_at`` then ``id``."""
         async with snapshot(self) as conn:
             msgs = await conn.execute(
@@ -41,8 +42,8 @@ class RetentionMixin(SqlBase):
             )
             return {
                 "task_id": task_id,
-                "messages": [models.message_wire(row_dict(m)) for m in msgs],
-                "task_states": [models.state_wire(row_dict(s)) for s in sts],
+                "messages": [models.message_wire(row_as(MessageRow, m)) for m in msgs],
+                "task_states": [models.state_wire(row_as(StateRow, s)) for s in sts],
             }
 
     async def clean_task(
@@ -54,7 +55,7 @@ class RetentionMixin(SqlBase):
         now: datetime | None = None,
         abandoned: bool = False,
         dry_run: bool = False,
-    ) -> dict[str, Any]:
+    ) -> CleanResult:
         """Delete the task's content; raise ``BadRequest`` (nothing changed) when refused.
 
         ``abandoned`` (the sweep's stale RUNNING tasks) skips the status and
@@ -68,7 +69,7 @@ class RetentionMixin(SqlBase):
                 ).first()
                 if found is None:
                     raise errors.NotFound.by_id(task_id)
-                task = row_dict(found)
+                task = row_as(TaskRow, found)
                 if task["cleaned_at"] is not None:
                     return _result(task_id, task["cleaned_at"], [0, 0, 0, 0])
                 if task["status"] in status.NON_TERMINAL and not abandoned:
@@ -86,7 +87,7 @@ class RetentionMixin(SqlBase):
         return _result(task_id, now, counts)
 
     async def rehydrate_task(
-        self, task_id: str, msgs: Sequence[dict[str, Any]], sts: Sequence[dict[str, Any]]
+        self, task_id: str, msgs: Sequence[MessageRow], sts: Sequence[StateRow]
     ) -> None:
         """Insert messages and states with their ids and timestamps; clear ``cleaned_at``.
 
@@ -99,7 +100,7 @@ class RetentionMixin(SqlBase):
             ).first()
             if found is None:
                 raise errors.NotFound.by_id(task_id)
-            task = row_dict(found)
+            task = row_as(TaskRow, found)
             if task["cleaned_at"] is None:
                 raise errors.BadRequest(
                     f"Cannot rehydrate task {task_id}: task is not in cleaned state "
@@ -113,7 +114,7 @@ class RetentionMixin(SqlBase):
             await _mark(conn, task, cleaned_at=None, now=models.utcnow())
 
 
-async def _require_agents(conn: AsyncConnection, sts: Sequence[dict[str, Any]]) -> None:
+async def _require_agents(conn: AsyncConnection, sts: Sequence[StateRow]) -> None:
     """States name their agent: an unknown one is bad input, not a unique violation."""
     wanted = {s["agent_id"] for s in sts}
     if not wanted:
@@ -129,11 +130,11 @@ async def _require_agents(conn: AsyncConnection, sts: Sequence[dict[str, Any]]) 
 class _RolledBack(Exception):
     """Raised inside the transaction to undo a dry run; carries what it would have done."""
 
-    def __init__(self, result: dict[str, Any]) -> None:
+    def __init__(self, result: CleanResult) -> None:
         self.result = result
 
 
-def _result(task_id: str, cleaned_at: datetime, counts: list[int]) -> dict[str, Any]:
+def _result(task_id: str, cleaned_at: datetime, counts: list[int]) -> CleanResult:
     msgs, sts, evs, cps = counts
     return {
         "task_id": task_id,
@@ -146,7 +147,7 @@ def _result(task_id: str, cleaned_at: datetime, counts: list[int]) -> dict[str, 
 
 
 async def _require_idle(
-    conn: AsyncConnection, task: dict[str, Any], idle_days: int, now: datetime
+    conn: AsyncConnection, task: TaskRow, idle_days: int, now: datetime
 ) -> None:
     newest = (
         await conn.execute(
@@ -220,11 +221,12 @@ def _unprocessed(gone: Sequence[Any], cursors: dict[str, str | None]) -> bool:
 
 
 async def _mark(
-    conn: AsyncConnection, task: dict[str, Any], *, cleaned_at: datetime | None, now: datetime
+    conn: AsyncConnection, task: TaskRow, *, cleaned_at: datetime | None, now: datetime
 ) -> None:
     """Set or clear ``cleaned_at``: a task change (version, ``task_updated`` via the outbox)
     but not a status change, so no history row."""
-    row = row_dict(
+    row = row_as(
+        TaskRow,
         (
             await conn.execute(
                 tasks.update()
@@ -232,7 +234,7 @@ async def _mark(
                 .values(cleaned_at=cleaned_at, version=tasks.c.version + 1, updated_at=now)
                 .returning(*tasks.c)
             )
-        ).one()
+        ).one(),
     )
     await conn.execute(
         outbox.insert().values(

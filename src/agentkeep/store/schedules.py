@@ -17,9 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agentkeep import errors
 from agentkeep.domain import models
+from agentkeep.store.rows import ScheduleRow, row_as
 from agentkeep.store.schedule_tables import agent_run_schedules as schedules
 from agentkeep.store.schedule_tables import schedule_skips
-from agentkeep.store.sql import SqlBase, row_dict
+from agentkeep.store.sql import SqlBase
 
 
 @dataclass(slots=True)
@@ -30,14 +31,14 @@ class ScheduleEdit:
     skips: set[datetime] | None = None
 
 
-Recompute = Callable[[dict[str, Any], list[datetime]], ScheduleEdit]
+Recompute = Callable[[ScheduleRow, list[datetime]], ScheduleEdit]
 
 
 @dataclass(slots=True)
 class ScheduleView:
     """A schedule row with its future skips (the live fields need both)."""
 
-    row: dict[str, Any]
+    row: ScheduleRow
     skips: list[datetime] = field(default_factory=list)
 
 
@@ -54,13 +55,13 @@ class SchedulesMixin(SqlBase):
             value: datetime = (await conn.execute(text("SELECT now()"))).scalar_one()
         return models.as_utc(value)
 
-    async def create_schedule(self, values: dict[str, Any]) -> dict[str, Any]:
+    async def create_schedule(self, values: dict[str, Any]) -> ScheduleRow:
         """Insert a schedule; a live schedule of the agent with that name is 400."""
         try:
             async with self.write() as conn:
                 await self._name_free(conn, values["agent_id"], values["name"], None)
                 r = await conn.execute(schedules.insert().values(values).returning(schedules))
-                return row_dict(r.one())
+                return row_as(ScheduleRow, r.one())
         except errors.ItemAlreadyExists:
             # The partial unique index caught a concurrent create of the same name.
             raise name_taken(values["name"], values["agent_id"]) from None
@@ -80,7 +81,7 @@ class SchedulesMixin(SqlBase):
 
     async def find_schedule(
         self, agent_id: str, *, schedule_id: str | None = None, name: str | None = None
-    ) -> dict[str, Any] | None:
+    ) -> ScheduleRow | None:
         """A live schedule of the agent, by id or by name."""
         stmt = select(schedules).where(
             schedules.c.agent_id == agent_id, schedules.c.deleted_at.is_(None)
@@ -91,15 +92,15 @@ class SchedulesMixin(SqlBase):
             stmt = stmt.where(schedules.c.name == name)
         async with self.read() as conn:
             r = (await conn.execute(stmt)).first()
-        return row_dict(r) if r else None
+        return row_as(ScheduleRow, r) if r else None
 
-    async def get_schedule_any(self, schedule_id: str) -> dict[str, Any] | None:
+    async def get_schedule_any(self, schedule_id: str) -> ScheduleRow | None:
         """A schedule by id, deleted included (the fire runner decides what that means)."""
         async with self.read() as conn:
             r = (await conn.execute(select(schedules).where(schedules.c.id == schedule_id))).first()
-        return row_dict(r) if r else None
+        return row_as(ScheduleRow, r) if r else None
 
-    async def list_schedules(self, agent_id: str, limit: int) -> list[dict[str, Any]]:
+    async def list_schedules(self, agent_id: str, limit: int) -> list[ScheduleRow]:
         stmt = (
             select(schedules)
             .where(schedules.c.agent_id == agent_id, schedules.c.deleted_at.is_(None))
@@ -107,7 +108,7 @@ class SchedulesMixin(SqlBase):
             .limit(limit)
         )
         async with self.read() as conn:
-            return [row_dict(r) for r in await conn.execute(stmt)]
+            return [row_as(ScheduleRow, r) for r in await conn.execute(stmt)]
 
     async def future_skips(
         self, schedule_ids: Iterable[str], after: datetime
@@ -150,7 +151,7 @@ class SchedulesMixin(SqlBase):
                 ).first()
                 if r is None:
                     return None
-                row = row_dict(r)
+                row = row_as(ScheduleRow, r)
                 await conn.execute(
                     delete(schedule_skips).where(
                         schedule_skips.c.schedule_id == schedule_id,
@@ -171,7 +172,7 @@ class SchedulesMixin(SqlBase):
                     .values(values)
                     .returning(schedules)
                 )
-                return ScheduleView(row_dict(r2.one()), skips)
+                return ScheduleView(row_as(ScheduleRow, r2.one()), skips)
         except errors.ItemAlreadyExists:
             name = edit.values.get("name", "") if edit is not None else ""
             raise name_taken(name, agent_id) from None

@@ -11,7 +11,8 @@ from sqlalchemy import and_, or_, select
 from agentkeep.domain import models
 from agentkeep.domain.paging import Page
 from agentkeep.store.access import reachable_task_ids
-from agentkeep.store.sql import SqlBase, row_dict
+from agentkeep.store.rows import SpanRow, row_as
+from agentkeep.store.sql import SqlBase
 from agentkeep.store.tables import spans
 
 SPAN_ORDER_FIELDS = frozenset({"start_time", "end_time", "name", "id"})
@@ -30,16 +31,16 @@ class SpanQuery:
 class SpansMixin(SqlBase):
     async def create_span(
         self, values: Mapping[str, Any], *, creator_agent_id: str | None = None
-    ) -> dict[str, Any]:
+    ) -> SpanRow:
         """Insert a span; an id already taken raises ``ItemAlreadyExists`` (400)."""
         row = {k: values.get(k) for k in SPAN_FIELDS}
         row["id"] = values.get("id") or models.new_id()
         row["creator_agent_id"] = creator_agent_id
         async with self.write() as conn:
             r = await conn.execute(spans.insert().values(row).returning(spans))
-            return row_dict(r.one())
+            return row_as(SpanRow, r.one())
 
-    async def update_span(self, span_id: str, changes: Mapping[str, Any]) -> dict[str, Any] | None:
+    async def update_span(self, span_id: str, changes: Mapping[str, Any]) -> SpanRow | None:
         values = {k: v for k, v in changes.items() if k in SPAN_FIELDS}
         if not values:
             return await self.get_span(span_id)
@@ -49,14 +50,14 @@ class SpansMixin(SqlBase):
                     spans.update().where(spans.c.id == span_id).values(values).returning(spans)
                 )
             ).first()
-        return row_dict(r) if r else None
+        return row_as(SpanRow, r) if r else None
 
-    async def get_span(self, span_id: str) -> dict[str, Any] | None:
+    async def get_span(self, span_id: str) -> SpanRow | None:
         async with self.read() as conn:
             r = (await conn.execute(select(spans).where(spans.c.id == span_id))).first()
-        return row_dict(r) if r else None
+        return row_as(SpanRow, r) if r else None
 
-    async def list_spans(self, q: SpanQuery, page: Page) -> list[dict[str, Any]]:
+    async def list_spans(self, q: SpanQuery, page: Page) -> list[SpanRow]:
         stmt = select(spans)
         if q.trace_id is not None:
             stmt = stmt.where(spans.c.trace_id == q.trace_id)
@@ -70,4 +71,4 @@ class SpansMixin(SqlBase):
         stmt = stmt.order_by(col.desc() if page.descending else col.asc(), spans.c.id)
         stmt = stmt.limit(page.limit).offset(page.offset)
         async with self.read() as conn:
-            return [row_dict(r) for r in await conn.execute(stmt)]
+            return [row_as(SpanRow, r) for r in await conn.execute(stmt)]

@@ -10,7 +10,8 @@ from sqlalchemy import select
 from agentkeep.domain import models
 from agentkeep.domain.paging import Page
 from agentkeep.store.access import reachable_task_ids
-from agentkeep.store.sql import SqlBase, row_dict
+from agentkeep.store.rows import StateRow, row_as
+from agentkeep.store.sql import SqlBase
 from agentkeep.store.tables import states
 
 STATE_ORDER_FIELDS = frozenset({"created_at", "updated_at", "id"})
@@ -27,7 +28,7 @@ class StateQuery:
 class StatesMixin(SqlBase):
     async def create_state(
         self, task_id: str, agent_id: str, state: dict[str, Any]
-    ) -> tuple[dict[str, Any], bool]:
+    ) -> tuple[StateRow, bool]:
         """Insert the pair's state, or return the one already there (``created`` False).
 
         ``ON CONFLICT DO NOTHING`` on the (task, agent) key: concurrent first writes
@@ -49,18 +50,18 @@ class StatesMixin(SqlBase):
                 )
             ).first()
             if inserted is not None:
-                return row_dict(inserted), True
+                return row_as(StateRow, inserted), True
             existing = await conn.execute(
                 select(states).where(states.c.task_id == task_id, states.c.agent_id == agent_id)
             )
-            return row_dict(existing.one()), False
+            return row_as(StateRow, existing.one()), False
 
-    async def get_state(self, state_id: str) -> dict[str, Any] | None:
+    async def get_state(self, state_id: str) -> StateRow | None:
         async with self.read() as conn:
             r = (await conn.execute(select(states).where(states.c.id == state_id))).first()
-        return row_dict(r) if r else None
+        return row_as(StateRow, r) if r else None
 
-    async def list_states(self, q: StateQuery, page: Page) -> list[dict[str, Any]]:
+    async def list_states(self, q: StateQuery, page: Page) -> list[StateRow]:
         stmt = select(states)
         if q.task_id is not None:
             stmt = stmt.where(states.c.task_id == q.task_id)
@@ -72,9 +73,9 @@ class StatesMixin(SqlBase):
         stmt = stmt.order_by(col.desc() if page.descending else col.asc(), states.c.id)
         stmt = stmt.limit(page.limit).offset(page.offset)
         async with self.read() as conn:
-            return [row_dict(r) for r in await conn.execute(stmt)]
+            return [row_as(StateRow, r) for r in await conn.execute(stmt)]
 
-    async def update_state(self, state_id: str, state: dict[str, Any]) -> dict[str, Any] | None:
+    async def update_state(self, state_id: str, state: dict[str, Any]) -> StateRow | None:
         stmt = (
             states.update()
             .where(states.c.id == state_id)
@@ -83,12 +84,12 @@ class StatesMixin(SqlBase):
         )
         async with self.write() as conn:
             r = (await conn.execute(stmt)).first()
-        return row_dict(r) if r else None
+        return row_as(StateRow, r) if r else None
 
-    async def delete_state(self, state_id: str) -> dict[str, Any] | None:
+    async def delete_state(self, state_id: str) -> StateRow | None:
         """Delete and return the state as it was; None when unknown."""
         async with self.write() as conn:
             r = (
                 await conn.execute(states.delete().where(states.c.id == state_id).returning(states))
             ).first()
-        return row_dict(r) if r else None
+        return row_as(StateRow, r) if r else None

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from agentkeep.domain import status
+from agentkeep.store.rows import RetentionCandidate
 from agentkeep.store.sql import SqlBase
 from agentkeep.store.tables import agents, system_jobs, task_agents, tasks
 
@@ -44,7 +45,7 @@ class SystemJobsMixin(SqlBase):
 
     async def retention_candidates(
         self, agent_names: Sequence[str], idle_before: datetime, stale_before: datetime | None
-    ) -> list[dict[str, Any]]:
+    ) -> list[RetentionCandidate]:
         """Uncleaned tasks linked to exactly one agent, that agent named, idle long enough
         (RUNNING ones only when stale); the clean itself checks again."""
         one_agent = (
@@ -78,7 +79,7 @@ class SystemJobsMixin(SqlBase):
             .order_by(tasks.c.updated_at, tasks.c.id)
         )
         async with self.read() as conn:
-            return [dict(id=r.id, status=r.status) for r in await conn.execute(stmt)]
+            return [RetentionCandidate(id=r.id, status=r.status) for r in await conn.execute(stmt)]
 
 
 def days_before(now: datetime, days: int) -> datetime:

@@ -19,7 +19,8 @@ from agentkeep.domain.paging import Page
 from agentkeep.store import fastread, jsonmatch
 from agentkeep.store.access import reachable_task_ids
 from agentkeep.store.changes import Change
-from agentkeep.store.sql import SqlBase, row_dict
+from agentkeep.store.rows import HistoryRow, TaskAgentRow, TaskRow, row_as
+from agentkeep.store.sql import SqlBase
 from agentkeep.store.tables import agents, task_agents, task_history, tasks
 
 __all__ = ["TASK_ORDER_FIELDS", "Change", "TaskQuery", "TasksMixin"]
@@ -38,16 +39,16 @@ class TaskQuery:
 
 
 class TasksMixin(SqlBase):
-    async def get_task(self, task_id: str) -> dict[str, Any] | None:
+    async def get_task(self, task_id: str) -> TaskRow | None:
         return await self._task_where("id", task_id)
 
-    async def get_task_by_name(self, name: str) -> dict[str, Any] | None:
+    async def get_task_by_name(self, name: str) -> TaskRow | None:
         return await self._task_where("name", name)
 
-    async def _task_where(self, column: str, value: str) -> dict[str, Any] | None:
+    async def _task_where(self, column: str, value: str) -> TaskRow | None:
         if self.fast_reader is not None:
             sql = fastread.TASK_BY_ID if column == "id" else fastread.TASK_BY_NAME
-            return await self.fast_reader.one(sql, value)
+            return await self.fast_reader.one(TaskRow, sql, value)
         # A cached statement spares building it on every request.
         stmt = self.statement(
             ("task_by", column),
@@ -55,10 +56,10 @@ class TasksMixin(SqlBase):
         )
         async with self.read() as conn:
             r = (await conn.execute(stmt, {"value": value})).first()
-        return row_dict(r) if r else None
+        return row_as(TaskRow, r) if r else None
 
-    async def agents_of_tasks(self, task_ids: Collection[str]) -> dict[str, list[dict[str, Any]]]:
-        out: dict[str, list[dict[str, Any]]] = {t: [] for t in task_ids}
+    async def agents_of_tasks(self, task_ids: Collection[str]) -> dict[str, list[TaskAgentRow]]:
+        out: dict[str, list[TaskAgentRow]] = {t: [] for t in task_ids}
         if not task_ids:
             return out
         stmt = (
@@ -69,10 +70,10 @@ class TasksMixin(SqlBase):
         )
         async with self.read() as conn:
             for r in await conn.execute(stmt):
-                out[r.task_id].append(row_dict(r))
+                out[r.task_id].append(row_as(TaskAgentRow, r))
         return out
 
-    async def list_tasks(self, q: TaskQuery, page: Page) -> list[dict[str, Any]]:
+    async def list_tasks(self, q: TaskQuery, page: Page) -> list[TaskRow]:
         stmt = select(tasks).where(tasks.c.status != status.TaskStatus.DELETED)
         if q.agent_id is not None:
             stmt = stmt.where(
@@ -96,7 +97,7 @@ class TasksMixin(SqlBase):
             stmt = stmt.where(tasks.c.id.in_(reachable_task_ids(q.visible_to)))
         stmt = stmt.order_by(*self._task_order(page)).limit(page.limit).offset(page.offset)
         async with self.read() as conn:
-            return [row_dict(r) for r in await conn.execute(stmt)]
+            return [row_as(TaskRow, r) for r in await conn.execute(stmt)]
 
     def _contains(self, flt: dict[str, Any]) -> Any:
         if self.dialect == "postgresql":
@@ -113,14 +114,14 @@ class TasksMixin(SqlBase):
             return [tasks.c.updated_at.desc(), tasks.c.created_at.desc(), tasks.c.id]
         return [direction(tasks.c[page.order_by]), direction(tasks.c.id)]
 
-    async def task_history(self, task_id: str) -> list[dict[str, Any]]:
+    async def task_history(self, task_id: str) -> list[HistoryRow]:
         stmt = (
             select(task_history)
             .where(task_history.c.task_id == task_id)
             .order_by(task_history.c.seq)
         )
         async with self.read() as conn:
-            return [row_dict(r) for r in await conn.execute(stmt)]
+            return [row_as(HistoryRow, r) for r in await conn.execute(stmt)]
 
     async def overdue_task_ids(self, now: datetime, limit: int = 100) -> list[str]:
         stmt = (

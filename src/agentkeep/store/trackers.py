@@ -17,7 +17,8 @@ from agentkeep import errors
 from agentkeep.domain import models
 from agentkeep.domain.paging import Page
 from agentkeep.store.access import reachable_task_ids
-from agentkeep.store.sql import SqlBase, row_dict
+from agentkeep.store.rows import TrackerRow, row_as
+from agentkeep.store.sql import SqlBase
 from agentkeep.store.tables import events, trackers
 
 TRACKER_ORDER_FIELDS = frozenset({"created_at", "updated_at", "id"})
@@ -33,12 +34,12 @@ class TrackerQuery:
 
 
 class TrackersMixin(SqlBase):
-    async def get_tracker(self, tracker_id: str) -> dict[str, Any] | None:
+    async def get_tracker(self, tracker_id: str) -> TrackerRow | None:
         async with self.read() as conn:
             r = (await conn.execute(select(trackers).where(trackers.c.id == tracker_id))).first()
-        return row_dict(r) if r else None
+        return row_as(TrackerRow, r) if r else None
 
-    async def list_trackers(self, q: TrackerQuery, page: Page) -> list[dict[str, Any]]:
+    async def list_trackers(self, q: TrackerQuery, page: Page) -> list[TrackerRow]:
         stmt = select(trackers)
         if q.task_id is not None:
             stmt = stmt.where(trackers.c.task_id == q.task_id)
@@ -50,11 +51,11 @@ class TrackersMixin(SqlBase):
         stmt = stmt.order_by(col.desc() if page.descending else col.asc(), trackers.c.id)
         stmt = stmt.limit(page.limit).offset(page.offset)
         async with self.read() as conn:
-            return [row_dict(r) for r in await conn.execute(stmt)]
+            return [row_as(TrackerRow, r) for r in await conn.execute(stmt)]
 
     async def update_tracker(
         self, tracker_id: str, changes: Mapping[str, Any]
-    ) -> dict[str, Any] | None:
+    ) -> TrackerRow | None:
         """Apply the given fields (others stay as they are); None when the tracker is unknown.
 
         The row is locked (``FOR UPDATE``; SQLite's IMMEDIATE transaction already excludes
@@ -82,7 +83,7 @@ class TrackersMixin(SqlBase):
                 .values(values)
                 .returning(trackers)
             )
-            return row_dict(r.one())
+            return row_as(TrackerRow, r.one())
 
     @staticmethod
     async def _check_cursor(conn: AsyncConnection, current_id: str | None, new_id: str) -> None:
