@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from agentkeep import errors
@@ -175,7 +175,7 @@ class Lifecycle:
         await self._committed(row, Change(actor, None, None))
         return row
 
-    def deadline_for(self, timeout_seconds: float | None) -> Any:
+    def deadline_for(self, timeout_seconds: float | None) -> datetime | None:
         seconds = timeout_seconds if timeout_seconds is not None else self.default_timeout_seconds
         return models.utcnow() + timedelta(seconds=seconds) if seconds else None
 

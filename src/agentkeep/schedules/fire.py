@@ -10,6 +10,7 @@ delivered (input recorded neither way is delivered again: at least once).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,7 +82,7 @@ async def run(
     fire: FireRow,
     schedule: ScheduleRow,
     agent: AgentRow,
-    on_task: Any,
+    on_task: Callable[[str], Awaitable[None]],
 ) -> Outcome:
     """Steps 3 to 6; ``on_task(task_id)`` records the task as soon as it exists."""
     ctx = RpcContext(
