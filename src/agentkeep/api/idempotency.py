@@ -23,8 +23,8 @@ import orjson
 from fastapi import Request, Response
 
 from agentkeep import errors
+from agentkeep.access import Principal
 from agentkeep.api import responses
-from agentkeep.api.deps import Principal
 from agentkeep.store import SqlStore
 from agentkeep.store.idempotency import PENDING, Claim, ClaimLost
 from agentkeep.store.rows import TaskRow

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
+from agentkeep.access import Principal
 from agentkeep.api import responses, wire
 from agentkeep.api.agents import live_agent, live_agent_by_name
-from agentkeep.api.deps import Principal, PrincipalDep, StoreDep, require_operator
+from agentkeep.api.deps import PrincipalDep, StoreDep, require_operator
 from agentkeep.domain import models
 from agentkeep.store import SqlStore
 from agentkeep.store.rows import AgentRow

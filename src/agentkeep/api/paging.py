@@ -13,7 +13,8 @@ from typing import Annotated, Any
 from fastapi import Depends, Query
 
 from agentkeep import errors
-from agentkeep.domain.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_PAGE_NUMBER, Page
+from agentkeep.domain.paging import DEFAULT_LIMIT as DEFAULT_LIMIT
+from agentkeep.domain.paging import MAX_LIMIT, MAX_PAGE_NUMBER, Page
 
 Limit = Annotated[int, Query(ge=0, le=MAX_LIMIT)]
 PageNumber = Annotated[int, Query(ge=1, le=MAX_PAGE_NUMBER)]

@@ -8,8 +8,9 @@ from fastapi import APIRouter, Response
 from pydantic import Field
 
 from agentkeep import errors
+from agentkeep.access import TaskAccess
 from agentkeep.api import responses, wire
-from agentkeep.api.deps import StoreDep, TaskAccess, TaskAccessDep
+from agentkeep.api.deps import StoreDep, TaskAccessDep
 from agentkeep.api.paging import PageDep
 from agentkeep.domain import models
 from agentkeep.domain.limits import CheckedBody, Reason

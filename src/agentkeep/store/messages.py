@@ -7,7 +7,7 @@ rows a client asked for; filtering after the query would return short or skipped
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -149,7 +149,9 @@ class MessagesMixin(SqlBase):
 
     async def list_messages(self, q: MessageQuery, page: Page) -> list[MessageRow]:
         col = messages.c[page.order_by or "created_at"]
-        direction = (lambda c: c.desc()) if page.descending else (lambda c: c.asc())
+        direction: Callable[[Any], Any] = (
+            (lambda c: c.desc()) if page.descending else (lambda c: c.asc())
+        )
         stmt = (
             select(messages)
             .where(messages.c.task_id == q.task_id, self._message_filters(q.filters))
