@@ -40,10 +40,9 @@ import orjson
 from agentkeep import background, errors
 from agentkeep.bus.base import EventBus
 from agentkeep.domain import models
-from agentkeep.store import SqlStore, dberrors
+from agentkeep.store import SqlStore, dberrors, rows
 from agentkeep.store.changes import Change
 from agentkeep.store.outbox import OutboxClaim, task_updated_event
-from agentkeep.store.rows import TaskRow
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +123,7 @@ class Relay:
     def queued(self) -> int:
         return len(self._queue) + len(self._held)
 
-    async def on_commit(self, row: TaskRow, _change: Change) -> None:
+    async def on_commit(self, row: rows.TaskRow, _change: Change) -> None:
         """The lifecycle hook: queue the committed change for the fast path; no I/O here,
         so the request never waits on the bus."""
         outbox_id = row.get("outbox_id")
