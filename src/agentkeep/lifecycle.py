@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from agentkeep import errors
-from agentkeep.domain import models, status
+from agentkeep.domain import live, models, status
 from agentkeep.domain.status import TaskStatus
 from agentkeep.store import SqlStore
 from agentkeep.store.tasks import Change
@@ -88,11 +88,7 @@ class Lifecycle:
         sources: frozenset[TaskStatus],
         expected_version: int | None,
     ) -> None:
-        current = await self.store.get_task(task_id)
-        if current is None:
-            raise errors.NotFound.by_id(task_id)
-        if current["status"] == TaskStatus.DELETED:
-            raise errors.TaskNotFound(f"Task {task_id} not found")
+        current = live.task(await self.store.get_task(task_id), task_id)
         data = {"task": models.task_wire(current)}
         if expected_version is not None and current["version"] != expected_version:
             raise errors.PreconditionFailed(data=data)
@@ -144,10 +140,9 @@ class Lifecycle:
             task_id, TaskStatus.DELETED, change, sources=status.sources_for(TaskStatus.DELETED)
         )
         if row is None:
-            current = await self.store.get_task(task_id)
-            if current is None:
-                raise errors.NotFound.by_id(task_id)
-            raise errors.TaskNotFound(f"Task {task_id} not found")
+            # Every live status may be deleted: only an unknown or deleted task is left.
+            live.task(await self.store.get_task(task_id), task_id)
+            raise live.task_deleted(task_id)
         await self._committed(row, change)
         return row
 
@@ -169,10 +164,8 @@ class Lifecycle:
             replace_params=replace_params,
         )
         if row is None:
-            current = await self.store.get_task(task_id)
-            if current is None:
-                raise errors.NotFound.by_id(task_id)
-            raise errors.TaskNotFound(f"Task {task_id} not found")
+            live.task(await self.store.get_task(task_id), task_id)
+            raise live.task_deleted(task_id)
         await self._committed(row, Change(actor, None, None))
         return row
 

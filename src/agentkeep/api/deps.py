@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 
 from agentkeep import errors, keys
 from agentkeep.access import ANONYMOUS, Principal, TaskAccess
+from agentkeep.domain import live
 from agentkeep.lifecycle import Lifecycle
 from agentkeep.settings import Settings
 from agentkeep.store import SqlStore
@@ -119,6 +120,21 @@ LifecycleDep = Annotated[Lifecycle, Depends(get_lifecycle)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 RequestIdDep = Annotated[str, Depends(request_id)]
+
+
+def own_agent_only(principal: Principal, agent_id: str) -> None:
+    """An agent key (with API keys configured) manages its own agent's records only.
+
+    Another agent answers like an unknown one: a 403 would confirm the id is real.
+    """
+    if principal.confined_to not in (None, agent_id):
+        raise errors.NotFound.by_id(agent_id)
+
+
+async def agent_for(store: SqlStore, principal: Principal, agent_id: str) -> dict[str, Any]:
+    """The path's live agent, if this caller may manage it (else 404, as unknown)."""
+    own_agent_only(principal, agent_id)
+    return live.agent(await store.get_agent(agent_id), agent_id)
 
 
 async def get_task_access(store: StoreDep, principal: PrincipalDep) -> TaskAccess:

@@ -16,8 +16,7 @@ from agentkeep import errors
 from agentkeep.access import Principal
 from agentkeep.api import paging, responses, wire
 from agentkeep.api import platform_wire as pw
-from agentkeep.api.agents import live_agent
-from agentkeep.api.deps import PrincipalDep, StoreDep
+from agentkeep.api.deps import PrincipalDep, StoreDep, agent_for
 from agentkeep.schedules import edits, model
 from agentkeep.store import SqlStore
 
@@ -36,13 +35,6 @@ router = APIRouter(
     tags=["schedules"],
     dependencies=[Depends(_wake_scheduler)],
 )
-
-
-async def _agent(store: SqlStore, principal: Principal, agent_id: str) -> dict[str, Any]:
-    """The path's agent; an agent key reaches only its own (others look unknown: 404)."""
-    if principal.scoped and principal.agent is not None and principal.agent["id"] != agent_id:
-        raise errors.NotFound.by_id(agent_id)
-    return await live_agent(store, agent_id)
 
 
 def _missing(agent_id: str, ref: str) -> errors.NotFound:
@@ -91,7 +83,7 @@ async def create_schedule(
     store: StoreDep,
     principal: PrincipalDep,
 ) -> Response:
-    agent = await _agent(store, principal, agent_id)
+    agent = await agent_for(store, principal, agent_id)
     now = await store.now()
     row = await store.create_schedule(edits.new_schedule(body, agent_id, _creator(principal), now))
     return await _respond(store, agent, row, [])
@@ -105,7 +97,7 @@ async def list_schedules(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     include_live: bool = False,
 ) -> Response:
-    agent = await _agent(store, principal, agent_id)
+    agent = await agent_for(store, principal, agent_id)
     rows = await store.list_schedules(agent_id, limit)
     now = await store.now()
     skips = await store.future_skips([r["id"] for r in rows], now) if include_live else {}
@@ -159,7 +151,7 @@ async def delete_by_name(agent_id: str, name: str, store: StoreDep, p: Principal
 
 
 async def _id_by_name(store: SqlStore, p: Principal, agent_id: str, name: str) -> str:
-    await _agent(store, p, agent_id)
+    await agent_for(store, p, agent_id)
     return await _schedule_id(store, agent_id, None, name)
 
 
@@ -170,7 +162,7 @@ async def _id_by_name(store: SqlStore, p: Principal, agent_id: str, name: str) -
 async def get_schedule(
     agent_id: str, schedule_id: str, store: StoreDep, p: PrincipalDep
 ) -> Response:
-    agent = await _agent(store, p, agent_id)
+    agent = await agent_for(store, p, agent_id)
     row = await store.find_schedule(agent_id, schedule_id=schedule_id)
     if row is None:
         raise _missing(agent_id, schedule_id)
@@ -181,7 +173,7 @@ async def get_schedule(
 async def update_schedule(
     agent_id: str, schedule_id: str, body: edits.ScheduleUpdate, store: StoreDep, p: PrincipalDep
 ) -> Response:
-    agent = await _agent(store, p, agent_id)
+    agent = await agent_for(store, p, agent_id)
     edits.check_update(body)
     await _schedule_id(store, agent_id, schedule_id, None)
     now = await store.now()
@@ -218,7 +210,7 @@ async def _set_paused(
     paused: bool,
     body: edits.StateNote | None,
 ) -> Response:
-    agent = await _agent(store, p, agent_id)
+    agent = await agent_for(store, p, agent_id)
     row = await store.find_schedule(agent_id, schedule_id=schedule_id)
     if row is None:
         raise _missing(agent_id, schedule_id)
@@ -232,7 +224,7 @@ async def _set_paused(
 @router.post("/{schedule_id}/trigger", response_model=pw.RunSchedule)
 async def trigger(agent_id: str, schedule_id: str, store: StoreDep, p: PrincipalDep) -> Response:
     """Record a manual fire and return; this process's scheduler runs it at once (woken)."""
-    agent = await _agent(store, p, agent_id)
+    agent = await agent_for(store, p, agent_id)
     row = await store.find_schedule(agent_id, schedule_id=schedule_id)
     if row is None:
         raise _missing(agent_id, schedule_id)
@@ -245,7 +237,7 @@ async def trigger(agent_id: str, schedule_id: str, store: StoreDep, p: Principal
 async def skip(
     agent_id: str, schedule_id: str, body: edits.ScheduledTime, store: StoreDep, p: PrincipalDep
 ) -> Response:
-    agent = await _agent(store, p, agent_id)
+    agent = await agent_for(store, p, agent_id)
     await _schedule_id(store, agent_id, schedule_id, None)
     now = await store.now()
     return await _edit(store, agent, schedule_id, edits.skip(body.scheduled_time, now), now)
@@ -255,7 +247,7 @@ async def skip(
 async def unskip(
     agent_id: str, schedule_id: str, body: edits.ScheduledTime, store: StoreDep, p: PrincipalDep
 ) -> Response:
-    agent = await _agent(store, p, agent_id)
+    agent = await agent_for(store, p, agent_id)
     await _schedule_id(store, agent_id, schedule_id, None)
     now = await store.now()
     return await _edit(store, agent, schedule_id, edits.unskip(body.scheduled_time, now), now)
@@ -265,7 +257,7 @@ async def unskip(
 async def delete_schedule(
     agent_id: str, schedule_id: str, store: StoreDep, p: PrincipalDep
 ) -> Response:
-    await _agent(store, p, agent_id)
+    await agent_for(store, p, agent_id)
     await _delete(store, agent_id, schedule_id, schedule_id)
     message = f"Run schedule '{schedule_id}' deleted successfully"
     return responses.json({"id": schedule_id, "message": message})
@@ -286,7 +278,7 @@ async def list_fires(
     page_number: paging.PageNumber = 1,
 ) -> Response:
     """[ext] The schedule's fire history, newest first."""
-    await _agent(store, p, agent_id)
+    await agent_for(store, p, agent_id)
     await _schedule_id(store, agent_id, schedule_id, None)
     size = paging.limit_or_default(limit)
     rows = await store.list_fires(schedule_id, size, (page_number - 1) * size)

@@ -20,7 +20,7 @@ from agentkeep.api.deps import (
 )
 from agentkeep.api.paging import PageDep
 from agentkeep.api.schemas import TaskUpdate
-from agentkeep.domain import models
+from agentkeep.domain import live, models
 from agentkeep.domain.paging import Page
 from agentkeep.domain.status import TaskStatus
 from agentkeep.store import SqlStore, jsonmatch
@@ -29,24 +29,6 @@ from agentkeep.store.tasks import TASK_ORDER_FIELDS, Change, TaskQuery
 router = APIRouter(tags=["tasks"])
 
 Relationships = Annotated[list[Literal["agents"]], Query()]
-
-
-async def live_task(store: SqlStore, task_id: str) -> dict[str, Any]:
-    row = await store.get_task(task_id)
-    if row is None:
-        raise errors.NotFound.by_id(task_id)
-    if row["status"] == TaskStatus.DELETED:
-        raise errors.TaskNotFound(f"Task {task_id} not found")
-    return row
-
-
-async def live_task_by_name(store: SqlStore, name: str) -> dict[str, Any]:
-    row = await store.get_task_by_name(name)
-    if row is None:
-        raise errors.NotFound.by_name(name)
-    if row["status"] == TaskStatus.DELETED:
-        raise errors.TaskNotFound(f"Task {name} not found")
-    return row
 
 
 async def _task_response(
@@ -107,7 +89,9 @@ async def get_task_by_name(
     relationships: Relationships = [],  # noqa: B006
 ) -> Response:
     await access.require_name(name)
-    return await _task_response(store, await live_task_by_name(store, name), relationships)
+    return await _task_response(
+        store, live.task(await store.get_task_by_name(name), name, by_name=True), relationships
+    )
 
 
 @router.get("/tasks/{task_id}", response_model=wire.Task)
@@ -118,7 +102,9 @@ async def get_task(
     relationships: Relationships = [],  # noqa: B006
 ) -> Response:
     await access.require(task_id)
-    return await _task_response(store, await live_task(store, task_id), relationships)
+    return await _task_response(
+        store, live.task(await store.get_task(task_id), task_id), relationships
+    )
 
 
 async def _update(
@@ -141,7 +127,7 @@ async def _update(
         return responses.task(row)
 
     if body.task_metadata is None and body.merge_params is None:
-        row = await live_task(lifecycle.store, row_id)
+        row = live.task(await lifecycle.store.get_task(row_id), row_id)
         if expected is not None and row["version"] != expected:
             raise errors.PreconditionFailed(data={"task": models.task_wire(row)})
         return responses.task(row)
@@ -162,7 +148,7 @@ async def update_task_by_name(
     access: TaskAccessDep,
 ) -> Response:
     await access.require_name(name)
-    row = await live_task_by_name(lifecycle.store, name)
+    row = live.task(await lifecycle.store.get_task_by_name(name), name, by_name=True)
     return await _update(request, row["id"], body, lifecycle, principal, settings, expected)
 
 
@@ -190,7 +176,7 @@ async def delete_task_by_name(
     access: TaskAccessDep,
 ) -> Response:
     await access.require_name(name)
-    row = await live_task_by_name(lifecycle.store, name)
+    row = live.task(await lifecycle.store.get_task_by_name(name), name, by_name=True)
     await lifecycle.delete(row["id"], Change(principal.actor, rid, "Task deleted successfully"))
     return responses.json({"id": row["id"], "message": f"Task '{name}' deleted successfully"})
 

@@ -21,8 +21,7 @@ from agentkeep.api.deps import (
     TaskAccessDep,
 )
 from agentkeep.api.schemas import TransitionBody
-from agentkeep.api.tasks import live_task_by_name
-from agentkeep.domain import status
+from agentkeep.domain import live, status
 from agentkeep.store.tasks import Change
 
 router = APIRouter(tags=["tasks"])
@@ -86,7 +85,7 @@ def _by_name(verb: str) -> Endpoint:
         body: TransitionBody | None = None,
     ) -> Response:
         await access.require_name(name)
-        row = await live_task_by_name(lifecycle.store, name)
+        row = live.task(await lifecycle.store.get_task_by_name(name), name, by_name=True)
         return await _run(
             verb, row["id"], body, request, lifecycle, principal, settings, expected, rid
         )
