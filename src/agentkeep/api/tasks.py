@@ -127,10 +127,7 @@ async def _update(
         return responses.task(row)
 
     if body.task_metadata is None and body.merge_params is None:
-        row = live.task(await lifecycle.store.get_task(row_id), row_id)
-        if expected is not None and row["version"] != expected:
-            raise errors.PreconditionFailed(data={"task": models.task_wire(row)})
-        return responses.task(row)
+        return responses.task(await lifecycle.current(row_id, expected_version=expected))
     return await idempotency.run(
         request, lifecycle.store, principal, settings.idempotency_ttl_seconds, handler
     )
