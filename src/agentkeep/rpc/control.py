@@ -20,14 +20,8 @@ from agentkeep.store.tasks import Change
 CANCELED_REASON = "Task canceled by user"
 
 
-def _live(row: dict[str, Any]) -> dict[str, Any]:
-    if row["status"] == TaskStatus.DELETED:
-        raise errors.TaskNotFound(f"Task {row['id']} not found")
-    return row
-
-
 async def task_cancel(ctx: RpcContext, _: RequiredTaskRef) -> dict[str, Any]:
-    row = _live(ctx.named_task())
+    row = ctx.live_task()
     if status.is_terminal(row["status"]):
         return models.task_wire(row)  # nothing left to stop; asking the agent is pointless
     await ctx.call_agent("task/cancel", wire.task_only(ctx.agent, row), row["id"])
@@ -43,6 +37,6 @@ async def task_cancel(ctx: RpcContext, _: RequiredTaskRef) -> dict[str, Any]:
 
 async def task_interrupt(ctx: RpcContext, _: RequiredTaskRef) -> dict[str, Any]:
     """Forward only: the agent calls ``POST /tasks/{id}/interrupt`` once it has stopped."""
-    row = _live(ctx.named_task())
+    row = ctx.live_task()
     await ctx.call_agent("task/interrupt", wire.task_only(ctx.agent, row), row["id"])
     return models.task_wire(await ctx.store.get_task(row["id"]) or row)
