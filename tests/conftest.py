@@ -72,22 +72,24 @@ def _pg_admin_dsn(url: str) -> str:
     return str(u.set(drivername="postgresql")).replace("***", u.password or "")
 
 
+async def _admin(url: str, *statements: str) -> None:
+    conn = await asyncpg.connect(_pg_admin_dsn(url), timeout=5)
+    try:
+        for sql in statements:
+            await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
 @pytest.fixture(scope="session")
 def pg_template() -> Iterator[str]:
     """A migrated template database, built once per session and dropped after it."""
     url = service_url("TEST_POSTGRES_URL")
     name = f"agentkeep_tpl_{os.getpid()}"
 
-    async def admin(*statements: str) -> None:
-        conn = await asyncpg.connect(_pg_admin_dsn(url), timeout=5)
-        try:
-            for sql in statements:
-                await conn.execute(sql)
-        finally:
-            await conn.close()
-
     async def build() -> None:
-        await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
+        drop = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
+        await _admin(url, drop, f'CREATE DATABASE "{name}"')
         await migrate.upgrade(str(make_url(url).set(database=name).render_as_string(False)))
 
     try:
@@ -95,7 +97,95 @@ def pg_template() -> Iterator[str]:
     except (OSError, asyncpg.PostgresError) as exc:
         pytest.fail(f"PostgreSQL at TEST_POSTGRES_URL is unreachable: {exc}")
     yield name
-    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    asyncio.run(_admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+class PgDatabases:
+    """Fresh migrated databases for tests, cloned from the template and reused.
+
+    ``DROP DATABASE`` forces a checkpoint, which costs from a fraction of a second to
+    several seconds on a busy host; a test's database is therefore emptied (every table
+    truncated, identities restarted) and handed to the next test instead. Emptied is as
+    fresh as cloned: the migrations seed no rows. A database whose schema a test changed
+    (a downgrade) is dropped, not reused.
+    """
+
+    def __init__(self, base: str, template: str) -> None:
+        self.base, self.template = base, template
+        self.free: list[str] = []
+        self.made: list[str] = []
+        self.head, self.tables = asyncio.run(self._describe(template))
+
+    def url(self, name: str) -> str:
+        return make_url(self.base).set(database=name).render_as_string(False)
+
+    async def _describe(self, name: str) -> tuple[str, list[str]]:
+        conn = await asyncpg.connect(_pg_admin_dsn(self.url(name)), timeout=5)
+        try:
+            return await self._schema(conn)
+        finally:
+            await conn.close()
+
+    @staticmethod
+    async def _schema(conn: asyncpg.Connection) -> tuple[str, list[str]]:
+        head = await conn.fetchval("SELECT version_num FROM alembic_version")
+        rows = await conn.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+            " AND tablename <> 'alembic_version' ORDER BY tablename"
+        )
+        return str(head), [r["tablename"] for r in rows]
+
+    def take(self) -> str:
+        if self.free:
+            return self.free.pop()
+        name = f"agentkeep_t_{uuid.uuid4().hex[:12]}"
+        asyncio.run(_admin(self.base, f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"'))
+        self.made.append(name)
+        return name
+
+    def give_back(self, name: str) -> None:
+        if not asyncio.run(self._emptied(name)):
+            self.made.remove(name)
+            asyncio.run(_admin(self.base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            return
+        self.free.append(name)
+
+    async def _emptied(self, name: str) -> bool:
+        """Empty ``name`` in place; False when its schema is not the template's any more."""
+        conn = await asyncpg.connect(_pg_admin_dsn(self.url(name)), timeout=5)
+        try:
+            # Connections a test left open (a killed server's, say) would hold locks.
+            await conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            if await self._schema(conn) != (self.head, self.tables):
+                return False
+            # DELETE beats TRUNCATE on tables this small (no new files); replica mode
+            # skips the foreign-key triggers so the order does not matter.
+            deletes = "".join(f'DELETE FROM "{t}";' for t in self.tables)
+            await conn.execute(
+                "BEGIN; SET LOCAL session_replication_role = replica;"
+                f"{deletes}"
+                "SELECT setval(s.oid, q.seqstart, false)"
+                " FROM pg_class s JOIN pg_sequence q ON q.seqrelid = s.oid;"
+                "COMMIT;"
+            )
+        finally:
+            await conn.close()
+        return True
+
+    def close(self) -> None:
+        drops = [f'DROP DATABASE IF EXISTS "{n}" WITH (FORCE)' for n in self.made]
+        if drops:
+            asyncio.run(_admin(self.base, *drops))
+
+
+@pytest.fixture(scope="session")
+def pg_databases(pg_template: str) -> Iterator[PgDatabases]:
+    pool = PgDatabases(service_url("TEST_POSTGRES_URL"), pg_template)
+    yield pool
+    pool.close()
 
 
 @pytest.fixture(scope="session")
@@ -114,21 +204,10 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         path.write_bytes(template.read_bytes())
         yield f"sqlite+aiosqlite:///{path}"
         return
-    template_name: str = request.getfixturevalue("pg_template")
-    base = service_url("TEST_POSTGRES_URL")
-    name = f"agentkeep_t_{uuid.uuid4().hex[:12]}"
-    admin = _pg_admin_dsn(base)
-
-    async def run(sql: str) -> None:
-        conn = await asyncpg.connect(admin, timeout=5)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(run(f'CREATE DATABASE "{name}" TEMPLATE "{template_name}"'))
-    yield make_url(base).set(database=name).render_as_string(False)
-    asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    pool: PgDatabases = request.getfixturevalue("pg_databases")
+    name = pool.take()
+    yield pool.url(name)
+    pool.give_back(name)
 
 
 @pytest.fixture

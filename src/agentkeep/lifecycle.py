@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from agentkeep import errors
-from agentkeep.domain import models, status
+from agentkeep.domain import live, models, status
 from agentkeep.domain.status import TaskStatus
 from agentkeep.store import SqlStore
 from agentkeep.store.rows import TaskRow
@@ -77,34 +77,26 @@ class Lifecycle:
             task_id, target, change, sources=sources, expected_version=expected_version
         )
         if row is None:
-            await self._explain_refusal(task_id, target, sources, expected_version)
-        assert row is not None
+            current = await self.current(task_id, expected_version=expected_version)
+            if current["status"] not in sources:
+                raise errors.InvalidTransition(
+                    _not_allowed(task_id, target, current["status"]),
+                    data={"task": models.task_wire(current)},
+                )
+            raise _lost_race(current)
         await self._committed(row, change)
         return row
 
-    async def _explain_refusal(
-        self,
-        task_id: str,
-        target: TaskStatus,
-        sources: frozenset[TaskStatus],
-        expected_version: int | None,
-    ) -> None:
-        current = await self.store.get_task(task_id)
-        if current is None:
-            raise errors.NotFound.by_id(task_id)
-        if current["status"] == TaskStatus.DELETED:
-            raise errors.TaskNotFound(f"Task {task_id} not found")
-        data = {"task": models.task_wire(current)}
-        if expected_version is not None and current["version"] != expected_version:
-            raise errors.PreconditionFailed(data=data)
-        if current["status"] not in sources:
-            raise errors.InvalidTransition(
-                _not_allowed(task_id, target, current["status"]), data=data
-            )
-        raise errors.InvalidTransition(
-            f"Task {task_id} status was concurrently modified. Please retry the request.",
-            data=data,
-        )
+    async def current(self, task_id: str, *, expected_version: int | None = None) -> TaskRow:
+        """The live task as ``If-Match`` expects it: the one place that refuses a stale one.
+
+        404 when unknown or deleted, 412 (with the current task) when its version is not
+        ``expected_version``. Also what a write that matched nothing reads to say why.
+        """
+        row = live.task(await self.store.get_task(task_id), task_id)
+        if expected_version is not None and row["version"] != expected_version:
+            raise errors.PreconditionFailed(data={"task": models.task_wire(row)})
+        return row
 
     async def resume(self, task_id: str, change: Change, *, agent_failure: bool) -> TaskRow | None:
         """INTERRUPTED (and, with ``agent_failure``, FAILED by an agent error) → RUNNING.
@@ -143,10 +135,9 @@ class Lifecycle:
             task_id, TaskStatus.DELETED, change, sources=status.sources_for(TaskStatus.DELETED)
         )
         if row is None:
-            current = await self.store.get_task(task_id)
-            if current is None:
-                raise errors.NotFound.by_id(task_id)
-            raise errors.TaskNotFound(f"Task {task_id} not found")
+            # Every live status may be deleted: only an unknown or deleted task is left.
+            live.task(await self.store.get_task(task_id), task_id)
+            raise live.task_deleted(task_id)
         await self._committed(row, change)
         return row
 
@@ -168,10 +159,7 @@ class Lifecycle:
             replace_params=replace_params,
         )
         if row is None:
-            current = await self.store.get_task(task_id)
-            if current is None:
-                raise errors.NotFound.by_id(task_id)
-            raise errors.TaskNotFound(f"Task {task_id} not found")
+            raise _lost_race(await self.current(task_id, expected_version=expected_version))
         await self._committed(row, Change(actor, None, None))
         return row
 
@@ -188,6 +176,14 @@ class Lifecycle:
         if row is not None:
             await self._committed(row, change)
         return row
+
+
+def _lost_race(current: TaskRow) -> errors.InvalidTransition:
+    """A write matched nothing, yet the task reads as it asked: another writer was first."""
+    return errors.InvalidTransition(
+        f"Task {current['id']} status was concurrently modified. Please retry the request.",
+        data={"task": models.task_wire(current)},
+    )
 
 
 def _not_allowed(task_id: str, target: TaskStatus, current: str) -> str:

@@ -17,10 +17,10 @@ from agentkeep.access import Principal
 from agentkeep.api import paging, responses
 from agentkeep.api import platform_wire as pw
 from agentkeep.api.deps import PrincipalDep, StoreDep
-from agentkeep.domain import models
+from agentkeep.domain import live, models
 from agentkeep.domain.limits import CheckedBody
 from agentkeep.store import SqlStore
-from agentkeep.store.agent_api_keys import new_key_value, require_agent
+from agentkeep.store.agent_api_keys import new_key_value
 from agentkeep.store.rows import AgentApiKeyRow, AgentRow
 
 router = APIRouter(tags=["agent_api_keys"])
@@ -57,9 +57,9 @@ async def agent_ref(
             f"Only one of 'agent_id' or 'agent_name' should be provided to {verb}."
         )
     if agent_id is not None:
-        return require_agent(await store.get_agent(agent_id), agent_id, by_name=False)
+        return live.agent(await store.get_agent(agent_id), agent_id)
     assert agent_name is not None
-    return require_agent(await store.get_agent_by_name(agent_name), agent_name, by_name=True)
+    return live.agent(await store.get_agent_by_name(agent_name), agent_name, by_name=True)
 
 
 @router.post("/agent_api_keys", response_model=pw.CreatedAgentApiKey)

@@ -19,32 +19,11 @@ from agentkeep.api.deps import (
 )
 from agentkeep.api.paging import PageDep
 from agentkeep.api.schemas import AgentRegister, AgentRegisterBuild
-from agentkeep.domain import models
-from agentkeep.domain.agents import AgentStatus
+from agentkeep.domain import live, models
 from agentkeep.domain.paging import Page
-from agentkeep.store import SqlStore
 from agentkeep.store.agents import AGENT_ORDER_FIELDS, AgentQuery, Registration
-from agentkeep.store.rows import AgentRow
 
 router = APIRouter(tags=["agents"])
-
-
-async def live_agent(store: SqlStore, agent_id: str) -> AgentRow:
-    row = await store.get_agent(agent_id)
-    if row is None:
-        raise errors.NotFound.by_id(agent_id)
-    if row["status"] == AgentStatus.DELETED.value:
-        raise errors.NotFound(f"Agent {agent_id} not found")
-    return row
-
-
-async def live_agent_by_name(store: SqlStore, name: str) -> AgentRow:
-    row = await store.get_agent_by_name(name)
-    if row is None:
-        raise errors.NotFound.by_name(name)
-    if row["status"] == AgentStatus.DELETED.value:
-        raise errors.NotFound(f"Agent {name} not found")
-    return row
 
 
 async def _may_register(request: Request, settings: SettingsDep, body: AgentRegister) -> None:
@@ -120,27 +99,29 @@ async def list_agents(
 
 @router.get("/agents/name/{name}", response_model=wire.Agent)
 async def get_agent_by_name(name: str, store: StoreDep, _p: PrincipalDep) -> Response:
-    return responses.json(models.agent_wire(await live_agent_by_name(store, name)))
+    return responses.json(
+        models.agent_wire(live.agent(await store.get_agent_by_name(name), name, by_name=True))
+    )
 
 
 @router.get("/agents/{agent_id}", response_model=wire.Agent)
 async def get_agent(agent_id: str, store: StoreDep, _p: PrincipalDep) -> Response:
-    return responses.json(models.agent_wire(await live_agent(store, agent_id)))
+    return responses.json(models.agent_wire(live.agent(await store.get_agent(agent_id), agent_id)))
 
 
 @router.delete("/agents/name/{name}", response_model=wire.Deleted)
 async def delete_agent_by_name(name: str, store: StoreDep, principal: PrincipalDep) -> Response:
-    row = await live_agent_by_name(store, name)
+    row = live.agent(await store.get_agent_by_name(name), name, by_name=True)
     require_operator(principal, "delete other agents", own_agent_id=row["id"])
     if not await store.delete_agent(row["id"]):
-        raise errors.NotFound(f"Agent {name} not found")
+        raise live.agent_deleted(name)
     return responses.json({"id": row["id"], "message": f"Agent '{name}' deleted successfully"})
 
 
 @router.delete("/agents/{agent_id}", response_model=wire.Deleted)
 async def delete_agent(agent_id: str, store: StoreDep, principal: PrincipalDep) -> Response:
-    await live_agent(store, agent_id)
+    live.agent(await store.get_agent(agent_id), agent_id)
     require_operator(principal, "delete other agents", own_agent_id=agent_id)
     if not await store.delete_agent(agent_id):
-        raise errors.NotFound(f"Agent {agent_id} not found")
+        raise live.agent_deleted(agent_id)
     return responses.json({"id": agent_id, "message": f"Agent '{agent_id}' deleted successfully"})

@@ -12,8 +12,7 @@ from fastapi import APIRouter, Response
 from agentkeep import errors
 from agentkeep.api import paging, responses
 from agentkeep.api import platform_wire as pw
-from agentkeep.api.deployments import own_agent_only
-from agentkeep.api.deps import PrincipalDep, StoreDep
+from agentkeep.api.deps import PrincipalDep, StoreDep, own_agent_only
 from agentkeep.domain import models
 from agentkeep.domain.paging import Page
 from agentkeep.store.deployments import HISTORY_ORDER_FIELDS

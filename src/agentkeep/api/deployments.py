@@ -12,10 +12,9 @@ from fastapi import APIRouter, Response
 from pydantic import Field
 
 from agentkeep import errors
-from agentkeep.access import Principal
 from agentkeep.api import paging, responses, wire
 from agentkeep.api import platform_wire as pw
-from agentkeep.api.deps import PrincipalDep, StoreDep
+from agentkeep.api.deps import PrincipalDep, StoreDep, agent_for, own_agent_only
 from agentkeep.domain import models
 from agentkeep.domain.limits import CheckedBody
 from agentkeep.domain.paging import Page
@@ -23,10 +22,9 @@ from agentkeep.store import SqlStore
 from agentkeep.store.deployments import (
     ORDER_FIELDS,
     DeploymentCreate,
-    live_agent_row,
     not_for_agent,
 )
-from agentkeep.store.rows import AgentRow, DeploymentRow
+from agentkeep.store.rows import DeploymentRow
 
 router = APIRouter(tags=["deployments"])
 PREFIX = "/agents/{agent_id}/deployments"
@@ -37,20 +35,6 @@ class DeploymentCreateBody(CheckedBody):
     registration_metadata: dict[str, Any] | None = None
     sgp_deploy_id: str | None = None
     helm_release_name: str | None = None
-
-
-def own_agent_only(principal: Principal, agent_id: str) -> None:
-    """An agent key (with API keys configured) manages its own agent's records only.
-
-    Another agent answers like an unknown one: a 403 would confirm the id is real.
-    """
-    if principal.confined_to not in (None, agent_id):
-        raise errors.NotFound.by_id(agent_id)
-
-
-async def agent_for(store: SqlStore, principal: Principal, agent_id: str) -> AgentRow:
-    own_agent_only(principal, agent_id)
-    return live_agent_row(await store.get_agent(agent_id), agent_id)
 
 
 async def owned_deployment(store: SqlStore, agent_id: str, deployment_id: str) -> DeploymentRow:

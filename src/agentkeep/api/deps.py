@@ -5,17 +5,20 @@ Everything is taken from ``app.state``, which the factory fills; nothing is glob
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 from uuid import uuid4
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
+from pydantic import AliasChoices
 
 from agentkeep import errors, keys
 from agentkeep.access import ANONYMOUS, Principal, TaskAccess
+from agentkeep.domain import live
 from agentkeep.lifecycle import Lifecycle
 from agentkeep.settings import Settings
 from agentkeep.store import SqlStore
-from agentkeep.store.rows import AgentRow
+from agentkeep.store.rows import AgentRow, TaskRow
 
 
 def require_operator(principal: Principal, action: str, own_agent_id: str | None = None) -> None:
@@ -122,6 +125,21 @@ PrincipalDep = Annotated[Principal, Depends(get_principal)]
 RequestIdDep = Annotated[str, Depends(request_id)]
 
 
+def own_agent_only(principal: Principal, agent_id: str) -> None:
+    """An agent key (with API keys configured) manages its own agent's records only.
+
+    Another agent answers like an unknown one: a 403 would confirm the id is real.
+    """
+    if principal.confined_to not in (None, agent_id):
+        raise errors.NotFound.by_id(agent_id)
+
+
+async def agent_for(store: SqlStore, principal: Principal, agent_id: str) -> AgentRow:
+    """The path's live agent, if this caller may manage it (else 404, as unknown)."""
+    own_agent_only(principal, agent_id)
+    return live.agent(await store.get_agent(agent_id), agent_id)
+
+
 async def get_task_access(store: StoreDep, principal: PrincipalDep) -> TaskAccess:
     # FastAPI caches ``get_principal`` per request: routes that also take PrincipalDep
     # authenticate once.
@@ -129,6 +147,46 @@ async def get_task_access(store: StoreDep, principal: PrincipalDep) -> TaskAcces
 
 
 TaskAccessDep = Annotated[TaskAccess, Depends(get_task_access)]
+
+#: The path's ``{task_id}`` or ``{name}``, whichever the route has: one endpoint function
+#: serves ``/tasks/{task_id}…`` and ``/tasks/name/{name}…``, each documented as it is.
+TaskPathKey = Annotated[str, Path(validation_alias=AliasChoices("task_id", "name"))]
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRef:
+    """A task the caller may reach, as the path names it."""
+
+    id: str
+    #: The name, when the path named the task by name.
+    name: str | None = None
+    #: The live task, when naming it took reading it.
+    row: TaskRow | None = None
+
+
+async def get_task_ref(
+    request: Request, key: TaskPathKey, store: StoreDep, access: TaskAccessDep
+) -> TaskRef:
+    """By name, the live task of that name. By id, no read: the write that follows refuses
+    an unknown or deleted task with the same 404s (``Lifecycle``), so a transition stays
+    one statement. A task out of the caller's reach is 404, as an unknown one."""
+    if "name" not in request.path_params:
+        await access.require(key)
+        return TaskRef(key)
+    await access.require_name(key)
+    row = live.task(await store.get_task_by_name(key), key, by_name=True)
+    return TaskRef(row["id"], key, row)
+
+
+TaskRefDep = Annotated[TaskRef, Depends(get_task_ref)]
+
+
+async def get_live_task(ref: TaskRefDep, store: StoreDep) -> TaskRow:
+    """The live task the path names, reachable by the caller."""
+    return ref.row or live.task(await store.get_task(ref.id), ref.id)
+
+
+LiveTaskDep = Annotated[TaskRow, Depends(get_live_task)]
 
 
 #: Task versions are a 32-bit column.

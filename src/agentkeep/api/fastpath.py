@@ -3,7 +3,7 @@
 Through FastAPI's router and dependency solving this read spent more CPU on the framework
 than on the database. This ASGI middleware answers the plain form of it — no query string,
 a caller that needs no per-task authorization check — before routing, with the very same
-functions the route uses (``live_task``, ``models.task_wire``), so the bytes are identical.
+functions the route uses (``live.task``, ``models.task_wire``), so the bytes are identical.
 Every other request, including agent-key callers (whose reach depends on the task) and
 ``?relationships=agents``, goes through the normal route.
 """
@@ -16,8 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agentkeep import errors
 from agentkeep.api import deps, responses
-from agentkeep.api.tasks import live_task
-from agentkeep.domain import models
+from agentkeep.domain import live, models
 from agentkeep.metrics import ROUTE_KEY
 
 PREFIX = "/tasks/"
@@ -40,7 +39,7 @@ class TaskReadFastPath:
             await self.app(scope, receive, send)
             return
         try:
-            row = await live_task(deps.store_of(request), task_id)
+            row = live.task(await deps.store_of(request).get_task(task_id), task_id)
         except errors.AgentkeepError as exc:
             await responses.error_response(exc)(scope, receive, send)
             return

@@ -18,13 +18,16 @@ import hashlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated
 
 import orjson
-from fastapi import Request, Response
+from fastapi import Depends, Request, Response
 
 from agentkeep import errors
 from agentkeep.access import Principal
 from agentkeep.api import responses
+from agentkeep.api.deps import PrincipalDep, SettingsDep, StoreDep
 from agentkeep.store import SqlStore
 from agentkeep.store.idempotency import PENDING, Claim, ClaimLost
 from agentkeep.store.rows import TaskRow
@@ -41,6 +44,32 @@ RENEW_SECONDS = LEASE_SECONDS / 4
 REPLAY_HEADER = "Idempotent-Replayed"
 
 
+Handler = Callable[[], Awaitable[Response]]
+
+
+@dataclass(frozen=True, slots=True)
+class Idempotent:
+    """What a keyed route needs to run its change under ``Idempotency-Key``."""
+
+    request: Request
+    store: SqlStore
+    principal: Principal
+    ttl_seconds: int
+
+    async def __call__(self, handler: Handler) -> Response:
+        """``handler``'s answer, or the first one's when this request repeats a key."""
+        return await run(self.request, self.store, self.principal, self.ttl_seconds, handler)
+
+
+async def get_idempotent(
+    request: Request, store: StoreDep, principal: PrincipalDep, settings: SettingsDep
+) -> Idempotent:
+    return Idempotent(request, store, principal, settings.idempotency_ttl_seconds)
+
+
+IdempotencyDep = Annotated[Idempotent, Depends(get_idempotent)]
+
+
 def _sha(*parts: bytes) -> str:
     h = hashlib.sha256()
     for p in parts:
@@ -54,7 +83,7 @@ async def run(
     store: SqlStore,
     principal: Principal,
     ttl_seconds: int,
-    handler: Callable[[], Awaitable[Response]],
+    handler: Handler,
 ) -> Response:
     key = request.headers.get("idempotency-key")
     if not key:
@@ -103,9 +132,7 @@ def _task_answer(row: TaskRow) -> tuple[int, str]:
     return response.status_code, bytes(response.body).decode()
 
 
-async def _first(
-    store: SqlStore, claim: Claim, handler: Callable[[], Awaitable[Response]]
-) -> Response:
+async def _first(store: SqlStore, claim: Claim, handler: Handler) -> Response:
     token = PENDING.set(claim)
     keeper = asyncio.create_task(_renew(store, claim))
     try:

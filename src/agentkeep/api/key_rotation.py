@@ -13,9 +13,8 @@ from fastapi import APIRouter, Response
 
 from agentkeep.access import Principal
 from agentkeep.api import responses, wire
-from agentkeep.api.agents import live_agent, live_agent_by_name
 from agentkeep.api.deps import PrincipalDep, StoreDep, require_operator
-from agentkeep.domain import models
+from agentkeep.domain import live, models
 from agentkeep.store import SqlStore
 from agentkeep.store.rows import AgentRow
 
@@ -31,9 +30,11 @@ async def _rotate(store: SqlStore, principal: Principal, agent: AgentRow) -> Res
 
 @router.post("/agents/name/{name}/rotate-key", response_model=wire.RegisteredAgent)
 async def rotate_key_by_name(name: str, store: StoreDep, principal: PrincipalDep) -> Response:
-    return await _rotate(store, principal, await live_agent_by_name(store, name))
+    return await _rotate(
+        store, principal, live.agent(await store.get_agent_by_name(name), name, by_name=True)
+    )
 
 
 @router.post("/agents/{agent_id}/rotate-key", response_model=wire.RegisteredAgent)
 async def rotate_key(agent_id: str, store: StoreDep, principal: PrincipalDep) -> Response:
-    return await _rotate(store, principal, await live_agent(store, agent_id))
+    return await _rotate(store, principal, live.agent(await store.get_agent(agent_id), agent_id))

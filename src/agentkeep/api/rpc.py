@@ -17,7 +17,7 @@ from agentkeep import errors
 from agentkeep.access import Principal
 from agentkeep.acp.client import forwarded_headers
 from agentkeep.api import deployments, responses
-from agentkeep.api.deps import PrincipalDep, RequestIdDep, StoreDep
+from agentkeep.api.deps import PrincipalDep, RequestIdDep, StoreDep, agent_for
 from agentkeep.domain import jsonlimits
 from agentkeep.rpc import dispatch, envelope
 from agentkeep.rpc.context import RpcContext, Services
@@ -119,7 +119,7 @@ async def rpc_by_deployment(
     rid: RequestIdDep,
 ) -> Response:
     """The agents' JSON-RPC, dialing one deployment (a preview before promoting it)."""
-    agent = await deployments.agent_for(store, principal, agent_id)
+    agent = await agent_for(store, principal, agent_id)
     row = await deployments.owned_deployment(store, agent_id, deployment_id)
     if row["expires_at"] is not None:
         raise not_for_agent(deployment_id, agent_id)

@@ -1,23 +1,24 @@
 """Run schedules: ``/agents/{agent_id}/schedules…``, by id and by name (platform.md).
 
-``/name/{name}`` routes are registered before ``/{schedule_id}`` ones, so a name is never
-taken for an id; each resolves the name to the id and then acts on the id.
+One endpoint function serves both paths of a route; ``ScheduleDep`` resolves the path's
+id or name to the schedule (and its agent, which the caller must be able to manage).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from pydantic import AliasChoices
 
 from agentkeep import errors
 from agentkeep.access import Principal
 from agentkeep.api import paging, responses, wire
 from agentkeep.api import platform_wire as pw
-from agentkeep.api.agents import live_agent
-from agentkeep.api.deps import PrincipalDep, StoreDep
+from agentkeep.api.deps import PrincipalDep, StoreDep, agent_for
 from agentkeep.schedules import edits, model
 from agentkeep.store import SqlStore
 from agentkeep.store.rows import AgentRow, ScheduleRow
@@ -40,24 +41,42 @@ router = APIRouter(
 )
 
 
-async def _agent(store: SqlStore, principal: Principal, agent_id: str) -> AgentRow:
-    """The path's agent; an agent key reaches only its own (others look unknown: 404)."""
-    if principal.scoped and principal.agent is not None and principal.agent["id"] != agent_id:
-        raise errors.NotFound.by_id(agent_id)
-    return await live_agent(store, agent_id)
-
-
 def _missing(agent_id: str, ref: str) -> errors.NotFound:
     return errors.NotFound(f"Run schedule '{ref}' for agent '{agent_id}' does not exist.")
 
 
-async def _schedule_id(
-    store: SqlStore, agent_id: str, schedule_id: str | None, name: str | None
-) -> str:
-    row = await store.find_schedule(agent_id, schedule_id=schedule_id, name=name)
+#: The path's ``{schedule_id}`` or ``{name}``: one endpoint function serves both paths.
+SchedulePathKey = Annotated[str, Path(validation_alias=AliasChoices("schedule_id", "name"))]
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleRef:
+    """A schedule of an agent the caller may manage, as the path names it."""
+
+    agent: AgentRow
+    row: ScheduleRow
+    #: The id or the name, as the path gave it (the answers quote it).
+    key: str
+
+    @property
+    def id(self) -> str:
+        return str(self.row["id"])
+
+
+async def get_schedule_ref(
+    request: Request, agent_id: str, key: SchedulePathKey, store: StoreDep, p: PrincipalDep
+) -> ScheduleRef:
+    agent = await agent_for(store, p, agent_id)
+    if "name" in request.path_params:
+        row = await store.find_schedule(agent_id, name=key)
+    else:
+        row = await store.find_schedule(agent_id, schedule_id=key)
     if row is None:
-        raise _missing(agent_id, schedule_id or name or "")
-    return str(row["id"])
+        raise _missing(agent_id, key)
+    return ScheduleRef(agent, row, key)
+
+
+ScheduleDep = Annotated[ScheduleRef, Depends(get_schedule_ref)]
 
 
 async def _respond(
@@ -93,7 +112,7 @@ async def create_schedule(
     store: StoreDep,
     principal: PrincipalDep,
 ) -> Response:
-    agent = await _agent(store, principal, agent_id)
+    agent = await agent_for(store, principal, agent_id)
     now = await store.now()
     row = await store.create_schedule(edits.new_schedule(body, agent_id, _creator(principal), now))
     return await _respond(store, agent, row, [])
@@ -107,7 +126,7 @@ async def list_schedules(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     include_live: bool = False,
 ) -> Response:
-    agent = await _agent(store, principal, agent_id)
+    agent = await agent_for(store, principal, agent_id)
     rows = await store.list_schedules(agent_id, limit)
     now = await store.now()
     skips = await store.future_skips([r["id"] for r in rows], now) if include_live else {}
@@ -118,159 +137,72 @@ async def list_schedules(
     return responses.json({"run_schedules": items, "total": len(items)})
 
 
-# ------------------------------------------------------------------ one schedule, by name
-
-
-@router.get("/name/{name}", response_model=pw.RunSchedule)
-async def get_by_name(agent_id: str, name: str, store: StoreDep, p: PrincipalDep) -> Response:
-    return await get_schedule(agent_id, await _id_by_name(store, p, agent_id, name), store, p)
-
-
-@router.patch("/name/{name}", response_model=pw.RunSchedule)
-async def update_by_name(
-    agent_id: str, name: str, body: edits.ScheduleUpdate, store: StoreDep, p: PrincipalDep
-) -> Response:
-    sid = await _id_by_name(store, p, agent_id, name)
-    return await update_schedule(agent_id, sid, body, store, p)
-
-
-@router.post("/name/{name}/pause", response_model=pw.RunSchedule)
-async def pause_by_name(
-    agent_id: str, name: str, store: StoreDep, p: PrincipalDep, body: edits.StateNote | None = None
-) -> Response:
-    return await pause(agent_id, await _id_by_name(store, p, agent_id, name), store, p, body)
-
-
-@router.post("/name/{name}/resume", response_model=pw.RunSchedule)
-async def resume_by_name(
-    agent_id: str, name: str, store: StoreDep, p: PrincipalDep, body: edits.StateNote | None = None
-) -> Response:
-    return await resume(agent_id, await _id_by_name(store, p, agent_id, name), store, p, body)
-
-
-@router.post("/name/{name}/trigger", response_model=pw.RunSchedule)
-async def trigger_by_name(agent_id: str, name: str, store: StoreDep, p: PrincipalDep) -> Response:
-    return await trigger(agent_id, await _id_by_name(store, p, agent_id, name), store, p)
-
-
-@router.delete("/name/{name}", response_model=wire.Deleted)
-async def delete_by_name(agent_id: str, name: str, store: StoreDep, p: PrincipalDep) -> Response:
-    sid = await _id_by_name(store, p, agent_id, name)
-    await _delete(store, agent_id, sid, name)
-    return responses.json({"id": sid, "message": f"Run schedule '{name}' deleted successfully"})
-
-
-async def _id_by_name(store: SqlStore, p: Principal, agent_id: str, name: str) -> str:
-    await _agent(store, p, agent_id)
-    return await _schedule_id(store, agent_id, None, name)
-
-
-# ------------------------------------------------------------------ one schedule, by id
+# One schedule, by id or by name: each route serves both paths. Name routes are registered
+# first (the inner decorator), so ``/name/{name}`` is never taken for an id.
 
 
 @router.get("/{schedule_id}", response_model=pw.RunSchedule)
-async def get_schedule(
-    agent_id: str, schedule_id: str, store: StoreDep, p: PrincipalDep
-) -> Response:
-    agent = await _agent(store, p, agent_id)
-    row = await store.find_schedule(agent_id, schedule_id=schedule_id)
-    if row is None:
-        raise _missing(agent_id, schedule_id)
-    return await _respond(store, agent, row, None)
+@router.get("/name/{name}", response_model=pw.RunSchedule, name="get_by_name")
+async def get_schedule(s: ScheduleDep, store: StoreDep) -> Response:
+    return await _respond(store, s.agent, s.row, None)
 
 
 @router.patch("/{schedule_id}", response_model=pw.RunSchedule)
-async def update_schedule(
-    agent_id: str, schedule_id: str, body: edits.ScheduleUpdate, store: StoreDep, p: PrincipalDep
-) -> Response:
-    agent = await _agent(store, p, agent_id)
+@router.patch("/name/{name}", response_model=pw.RunSchedule, name="update_by_name")
+async def update_schedule(s: ScheduleDep, body: edits.ScheduleUpdate, store: StoreDep) -> Response:
     edits.check_update(body)
-    await _schedule_id(store, agent_id, schedule_id, None)
     now = await store.now()
-    return await _edit(store, agent, schedule_id, edits.patch(body, now), now)
+    return await _edit(store, s.agent, s.id, edits.patch(body, now), now)
 
 
 @router.post("/{schedule_id}/pause", response_model=pw.RunSchedule)
-async def pause(
-    agent_id: str,
-    schedule_id: str,
-    store: StoreDep,
-    p: PrincipalDep,
-    body: edits.StateNote | None = None,
-) -> Response:
-    return await _set_paused(store, p, agent_id, schedule_id, True, body)
+@router.post("/name/{name}/pause", response_model=pw.RunSchedule, name="pause_by_name")
+async def pause(s: ScheduleDep, store: StoreDep, body: edits.StateNote | None = None) -> Response:
+    return await _set_paused(store, s, True, body)
 
 
 @router.post("/{schedule_id}/resume", response_model=pw.RunSchedule)
-async def resume(
-    agent_id: str,
-    schedule_id: str,
-    store: StoreDep,
-    p: PrincipalDep,
-    body: edits.StateNote | None = None,
-) -> Response:
-    return await _set_paused(store, p, agent_id, schedule_id, False, body)
+@router.post("/name/{name}/resume", response_model=pw.RunSchedule, name="resume_by_name")
+async def resume(s: ScheduleDep, store: StoreDep, body: edits.StateNote | None = None) -> Response:
+    return await _set_paused(store, s, False, body)
 
 
 async def _set_paused(
-    store: SqlStore,
-    p: Principal,
-    agent_id: str,
-    schedule_id: str,
-    paused: bool,
-    body: edits.StateNote | None,
+    store: SqlStore, s: ScheduleRef, paused: bool, body: edits.StateNote | None
 ) -> Response:
-    agent = await _agent(store, p, agent_id)
-    row = await store.find_schedule(agent_id, schedule_id=schedule_id)
-    if row is None:
-        raise _missing(agent_id, schedule_id)
-    if row["paused"] == paused:
-        return await _respond(store, agent, row, None)  # pausing a paused schedule: no-op
+    if s.row["paused"] == paused:
+        return await _respond(store, s.agent, s.row, None)  # pausing a paused schedule: no-op
     now = await store.now()
     note = body.note if body is not None else None
-    return await _edit(store, agent, schedule_id, edits.set_paused(paused, note, now), now)
+    return await _edit(store, s.agent, s.id, edits.set_paused(paused, note, now), now)
 
 
 @router.post("/{schedule_id}/trigger", response_model=pw.RunSchedule)
-async def trigger(agent_id: str, schedule_id: str, store: StoreDep, p: PrincipalDep) -> Response:
+@router.post("/name/{name}/trigger", response_model=pw.RunSchedule, name="trigger_by_name")
+async def trigger(s: ScheduleDep, store: StoreDep) -> Response:
     """Record a manual fire and return; this process's scheduler runs it at once (woken)."""
-    agent = await _agent(store, p, agent_id)
-    row = await store.find_schedule(agent_id, schedule_id=schedule_id)
-    if row is None:
-        raise _missing(agent_id, schedule_id)
     now = await store.now()
-    await store.insert_manual_fire(schedule_id, model.manual_fire_id(schedule_id, now), now)
-    return await _respond(store, agent, row, None)
+    await store.insert_manual_fire(s.id, model.manual_fire_id(s.id, now), now)
+    return await _respond(store, s.agent, s.row, None)
 
 
 @router.post("/{schedule_id}/skip", response_model=pw.RunSchedule)
-async def skip(
-    agent_id: str, schedule_id: str, body: edits.ScheduledTime, store: StoreDep, p: PrincipalDep
-) -> Response:
-    agent = await _agent(store, p, agent_id)
-    await _schedule_id(store, agent_id, schedule_id, None)
+async def skip(s: ScheduleDep, body: edits.ScheduledTime, store: StoreDep) -> Response:
     now = await store.now()
-    return await _edit(store, agent, schedule_id, edits.skip(body.scheduled_time, now), now)
+    return await _edit(store, s.agent, s.id, edits.skip(body.scheduled_time, now), now)
 
 
 @router.post("/{schedule_id}/unskip", response_model=pw.RunSchedule)
-async def unskip(
-    agent_id: str, schedule_id: str, body: edits.ScheduledTime, store: StoreDep, p: PrincipalDep
-) -> Response:
-    agent = await _agent(store, p, agent_id)
-    await _schedule_id(store, agent_id, schedule_id, None)
+async def unskip(s: ScheduleDep, body: edits.ScheduledTime, store: StoreDep) -> Response:
     now = await store.now()
-    return await _edit(store, agent, schedule_id, edits.unskip(body.scheduled_time, now), now)
+    return await _edit(store, s.agent, s.id, edits.unskip(body.scheduled_time, now), now)
 
 
 @router.delete("/{schedule_id}", response_model=wire.Deleted)
-async def delete_schedule(
-    agent_id: str, schedule_id: str, store: StoreDep, p: PrincipalDep
-) -> Response:
-    await _agent(store, p, agent_id)
-    await _delete(store, agent_id, schedule_id, schedule_id)
-    message = f"Run schedule '{schedule_id}' deleted successfully"
-    return responses.json({"id": schedule_id, "message": message})
+@router.delete("/name/{name}", response_model=wire.Deleted, name="delete_by_name")
+async def delete_schedule(s: ScheduleDep, store: StoreDep) -> Response:
+    await _delete(store, s.agent["id"], s.id, s.key)
+    return responses.json({"id": s.id, "message": f"Run schedule '{s.key}' deleted successfully"})
 
 
 async def _delete(store: SqlStore, agent_id: str, schedule_id: str, ref: str) -> None:
@@ -280,18 +212,14 @@ async def _delete(store: SqlStore, agent_id: str, schedule_id: str, ref: str) ->
 
 @router.get("/{schedule_id}/fires", response_model=list[pw.ScheduleFire])
 async def list_fires(
-    agent_id: str,
-    schedule_id: str,
+    s: ScheduleDep,
     store: StoreDep,
-    p: PrincipalDep,
     limit: paging.Limit = 0,
     page_number: paging.PageNumber = 1,
 ) -> Response:
     """[ext] The schedule's fire history, newest first."""
-    await _agent(store, p, agent_id)
-    await _schedule_id(store, agent_id, schedule_id, None)
     size = paging.limit_or_default(limit)
-    rows = await store.list_fires(schedule_id, size, (page_number - 1) * size)
+    rows = await store.list_fires(s.id, size, (page_number - 1) * size)
     return responses.json([{k: r[k] for k in FIRE_FIELDS} for r in rows])
 
 

@@ -20,9 +20,8 @@ from pydantic import ConfigDict
 from agentkeep import errors, sse
 from agentkeep.api import wire
 from agentkeep.api.deps import StoreDep, TaskAccessDep
-from agentkeep.api.tasks import live_task
 from agentkeep.bus.base import START, Entry, EventBus, parse_id
-from agentkeep.domain import models, status
+from agentkeep.domain import live, models, status
 from agentkeep.domain.limits import CheckedBody
 from agentkeep.fanout import Fanout, Viewer, ViewerClosed, ViewerTooSlow
 from agentkeep.store import SqlStore
@@ -333,7 +332,7 @@ async def publish_stream_events(
 ) -> dict[str, Any]:
     """Publish ``start/delta/full/done`` updates for agents without Redis access."""
     await access.require(task_id)
-    await live_task(store, task_id)
+    live.task(await store.get_task(task_id), task_id)
     bus = _bus(request)
     items = updates if isinstance(updates, list) else [updates]
     entry_ids = [await bus.publish(task_id, u.model_dump(mode="json")) for u in items]

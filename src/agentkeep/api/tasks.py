@@ -5,19 +5,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated, Any, Final, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 
 from agentkeep import errors
-from agentkeep.api import idempotency, responses, wire
+from agentkeep.api import responses, wire
 from agentkeep.api.deps import (
     IfMatchDep,
     LifecycleDep,
+    LiveTaskDep,
     PrincipalDep,
     RequestIdDep,
-    SettingsDep,
     StoreDep,
     TaskAccessDep,
+    TaskRefDep,
 )
+from agentkeep.api.idempotency import IdempotencyDep
 from agentkeep.api.paging import PageDep
 from agentkeep.api.schemas import TaskUpdate
 from agentkeep.domain import models
@@ -30,24 +32,6 @@ from agentkeep.store.tasks import TASK_ORDER_FIELDS, Change, TaskQuery
 router = APIRouter(tags=["tasks"])
 
 Relationships = Annotated[list[Literal["agents"]], Query()]
-
-
-async def live_task(store: SqlStore, task_id: str) -> TaskRow:
-    row = await store.get_task(task_id)
-    if row is None:
-        raise errors.NotFound.by_id(task_id)
-    if row["status"] == TaskStatus.DELETED:
-        raise errors.TaskNotFound(f"Task {task_id} not found")
-    return row
-
-
-async def live_task_by_name(store: SqlStore, name: str) -> TaskRow:
-    row = await store.get_task_by_name(name)
-    if row is None:
-        raise errors.NotFound.by_name(name)
-    if row["status"] == TaskStatus.DELETED:
-        raise errors.TaskNotFound(f"Task {name} not found")
-    return row
 
 
 async def _task_response(store: SqlStore, row: TaskRow, relationships: Sequence[str]) -> Response:
@@ -98,40 +82,31 @@ async def list_tasks(
     return responses.json(items)
 
 
-@router.get("/tasks/name/{name}", response_model=wire.Task)
-async def get_task_by_name(
-    name: str,
-    store: StoreDep,
-    access: TaskAccessDep,
-    relationships: Relationships = [],  # noqa: B006
-) -> Response:
-    await access.require_name(name)
-    return await _task_response(store, await live_task_by_name(store, name), relationships)
-
-
+# Each route below serves both paths; name routes are registered first (the inner
+# decorator), so ``/tasks/name/{name}`` wins over ``/tasks/{task_id}/…``.
 @router.get("/tasks/{task_id}", response_model=wire.Task)
+@router.get("/tasks/name/{name}", response_model=wire.Task, name="get_task_by_name")
 async def get_task(
-    task_id: str,
+    task: LiveTaskDep,
     store: StoreDep,
-    access: TaskAccessDep,
     relationships: Relationships = [],  # noqa: B006
 ) -> Response:
-    await access.require(task_id)
-    return await _task_response(store, await live_task(store, task_id), relationships)
+    return await _task_response(store, task, relationships)
 
 
-async def _update(
-    request: Request,
-    row_id: str,
+@router.put("/tasks/{task_id}", response_model=wire.Task)
+@router.put("/tasks/name/{name}", response_model=wire.Task, name="update_task_by_name")
+async def update_task(
     body: TaskUpdate,
     lifecycle: LifecycleDep,
     principal: PrincipalDep,
-    settings: SettingsDep,
-    expected: int | None,
+    expected: IfMatchDep,
+    task: TaskRefDep,
+    idempotent: IdempotencyDep,
 ) -> Response:
     async def handler() -> Response:
         row = await lifecycle.update(
-            row_id,
+            task.id,
             task_metadata=body.task_metadata,
             merge_params=body.merge_params,
             expected_version=expected,
@@ -140,71 +115,18 @@ async def _update(
         return responses.task(row)
 
     if body.task_metadata is None and body.merge_params is None:
-        row = await live_task(lifecycle.store, row_id)
-        if expected is not None and row["version"] != expected:
-            raise errors.PreconditionFailed(data={"task": models.task_wire(row)})
-        return responses.task(row)
-    return await idempotency.run(
-        request, lifecycle.store, principal, settings.idempotency_ttl_seconds, handler
-    )
-
-
-@router.put("/tasks/name/{name}", response_model=wire.Task)
-async def update_task_by_name(
-    name: str,
-    body: TaskUpdate,
-    request: Request,
-    lifecycle: LifecycleDep,
-    principal: PrincipalDep,
-    settings: SettingsDep,
-    expected: IfMatchDep,
-    access: TaskAccessDep,
-) -> Response:
-    await access.require_name(name)
-    row = await live_task_by_name(lifecycle.store, name)
-    return await _update(request, row["id"], body, lifecycle, principal, settings, expected)
-
-
-@router.put("/tasks/{task_id}", response_model=wire.Task)
-async def update_task(
-    task_id: str,
-    body: TaskUpdate,
-    request: Request,
-    lifecycle: LifecycleDep,
-    principal: PrincipalDep,
-    settings: SettingsDep,
-    expected: IfMatchDep,
-    access: TaskAccessDep,
-) -> Response:
-    await access.require(task_id)
-    return await _update(request, task_id, body, lifecycle, principal, settings, expected)
-
-
-@router.delete("/tasks/name/{name}", response_model=wire.Deleted)
-async def delete_task_by_name(
-    name: str,
-    lifecycle: LifecycleDep,
-    principal: PrincipalDep,
-    rid: RequestIdDep,
-    access: TaskAccessDep,
-) -> Response:
-    await access.require_name(name)
-    row = await live_task_by_name(lifecycle.store, name)
-    await lifecycle.delete(row["id"], Change(principal.actor, rid, "Task deleted successfully"))
-    return responses.json({"id": row["id"], "message": f"Task '{name}' deleted successfully"})
+        return responses.task(await lifecycle.current(task.id, expected_version=expected))
+    return await idempotent(handler)
 
 
 @router.delete("/tasks/{task_id}", response_model=wire.Deleted)
+@router.delete("/tasks/name/{name}", response_model=wire.Deleted, name="delete_task_by_name")
 async def delete_task(
-    task_id: str,
-    lifecycle: LifecycleDep,
-    principal: PrincipalDep,
-    rid: RequestIdDep,
-    access: TaskAccessDep,
+    lifecycle: LifecycleDep, principal: PrincipalDep, rid: RequestIdDep, task: TaskRefDep
 ) -> Response:
-    await access.require(task_id)
-    await lifecycle.delete(task_id, Change(principal.actor, rid, "Task deleted successfully"))
-    return responses.json({"id": task_id, "message": f"Task {task_id} deleted successfully"})
+    await lifecycle.delete(task.id, Change(principal.actor, rid, "Task deleted successfully"))
+    named = f"'{task.name}'" if task.name is not None else task.id
+    return responses.json({"id": task.id, "message": f"Task {named} deleted successfully"})
 
 
 @router.get("/tasks/{task_id}/history", response_model=list[wire.HistoryEntry])

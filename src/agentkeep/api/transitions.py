@@ -9,19 +9,18 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 
-from agentkeep.api import idempotency, responses, wire
+from agentkeep.api import responses, wire
 from agentkeep.api.deps import (
     IfMatchDep,
     LifecycleDep,
     PrincipalDep,
     RequestIdDep,
-    SettingsDep,
-    TaskAccessDep,
+    TaskRefDep,
 )
+from agentkeep.api.idempotency import IdempotencyDep
 from agentkeep.api.schemas import TransitionBody
-from agentkeep.api.tasks import live_task_by_name
 from agentkeep.domain import status
 from agentkeep.store.tasks import Change
 
@@ -30,84 +29,38 @@ router = APIRouter(tags=["tasks"])
 Endpoint = Callable[..., Coroutine[Any, Any, Response]]
 
 
-async def _run(
-    verb: str,
-    task_id: str,
-    body: TransitionBody | None,
-    request: Request,
-    lifecycle: LifecycleDep,
-    principal: PrincipalDep,
-    settings: SettingsDep,
-    expected: int | None,
-    rid: str,
-) -> Response:
-    async def handler() -> Response:
-        reason = body.reason if body is not None and body.reason else None
-        row = await lifecycle.apply_verb(
-            task_id, verb, Change(principal.actor, rid, reason), expected_version=expected
-        )
-        return responses.task(row)
-
-    return await idempotency.run(
-        request, lifecycle.store, principal, settings.idempotency_ttl_seconds, handler
-    )
-
-
-def _by_id(verb: str) -> Endpoint:
+def _endpoint(verb: str) -> Endpoint:
+    # If-Match is read before the task is resolved: a malformed one is 400 even for a
+    # task that does not exist, as before the two paths shared one function.
     async def endpoint(
-        task_id: str,
-        request: Request,
         lifecycle: LifecycleDep,
         principal: PrincipalDep,
-        settings: SettingsDep,
         expected: IfMatchDep,
         rid: RequestIdDep,
-        access: TaskAccessDep,
+        task: TaskRefDep,
+        idempotent: IdempotencyDep,
         body: TransitionBody | None = None,
     ) -> Response:
-        await access.require(task_id)
-        return await _run(
-            verb, task_id, body, request, lifecycle, principal, settings, expected, rid
-        )
+        async def handler() -> Response:
+            reason = body.reason if body is not None and body.reason else None
+            change = Change(principal.actor, rid, reason)
+            row = await lifecycle.apply_verb(task.id, verb, change, expected_version=expected)
+            return responses.task(row)
+
+        return await idempotent(handler)
 
     return endpoint
 
 
-def _by_name(verb: str) -> Endpoint:
-    async def endpoint(
-        name: str,
-        request: Request,
-        lifecycle: LifecycleDep,
-        principal: PrincipalDep,
-        settings: SettingsDep,
-        expected: IfMatchDep,
-        rid: RequestIdDep,
-        access: TaskAccessDep,
-        body: TransitionBody | None = None,
-    ) -> Response:
-        await access.require_name(name)
-        row = await live_task_by_name(lifecycle.store, name)
-        return await _run(
-            verb, row["id"], body, request, lifecycle, principal, settings, expected, rid
-        )
-
-    return endpoint
-
+_ENDPOINTS = {verb: _endpoint(verb) for verb in status.VERBS}
 
 # Name routes first: ``/tasks/name/{name}/…`` must win over ``/tasks/{id}/…``.
-for _verb in status.VERBS:
-    router.add_api_route(
-        f"/tasks/name/{{name}}/{_verb}",
-        _by_name(_verb),
-        methods=["POST"],
-        name=f"{_verb}_task_by_name",
-        response_model=wire.Task,
-    )
-for _verb in status.VERBS:
-    router.add_api_route(
-        f"/tasks/{{task_id}}/{_verb}",
-        _by_id(_verb),
-        methods=["POST"],
-        name=f"{_verb}_task",
-        response_model=wire.Task,
-    )
+for _path, _suffix in (("/tasks/name/{name}", "_task_by_name"), ("/tasks/{task_id}", "_task")):
+    for _verb, _call in _ENDPOINTS.items():
+        router.add_api_route(
+            f"{_path}/{_verb}",
+            _call,
+            methods=["POST"],
+            name=_verb + _suffix,
+            response_model=wire.Task,
+        )

@@ -16,8 +16,9 @@ from agentkeep.api import platform_wire as pw
 from agentkeep.api import responses
 from agentkeep.api.agent_keys import refuse_agent_keys
 from agentkeep.api.deps import PrincipalDep, SettingsDep, StoreDep
+from agentkeep.domain import live
 from agentkeep.domain.limits import CheckedBody
-from agentkeep.store.agent_api_keys import new_key_value, require_agent
+from agentkeep.store.agent_api_keys import new_key_value
 
 router = APIRouter(tags=["agent_api_keys"])
 
@@ -59,7 +60,7 @@ async def create_webhook_trigger(
 ) -> Response:
     refuse_agent_keys(principal)
     path = _check(body)
-    agent = require_agent(
+    agent = live.agent(
         await store.get_agent_by_name(body.agent_name), body.agent_name, by_name=True
     )
     secret = body.secret or new_key_value()

@@ -12,7 +12,7 @@ from fastapi import APIRouter
 
 from agentkeep import errors
 from agentkeep.api.deps import StoreDep, TaskAccessDep
-from agentkeep.api.tasks import live_task
+from agentkeep.domain import live
 
 router = APIRouter(tags=["tasks"])
 
@@ -24,7 +24,8 @@ async def query_workflow(
     task_id: str, query_name: str, store: StoreDep, access: TaskAccessDep
 ) -> None:
     await access.require(task_id)
-    await live_task(store, task_id)  # unknown: 404 by id; DELETED: 404 ``Task <id> not found``
+    # Unknown: 404 by id; DELETED: 404 ``Task <id> not found``.
+    live.task(await store.get_task(task_id), task_id)
     raise errors.NotFound(
         f"Workflow '{task_id}' not found",
         data={"task_id": task_id, "query": query_name, "reason": NO_ENGINE},

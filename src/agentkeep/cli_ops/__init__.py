@@ -10,10 +10,11 @@ from __future__ import annotations
 import typer
 
 from agentkeep.cli_ops import agents, schedules, send, tasks
+from agentkeep.cli_ops.conn import operator_command
 
 
 def register(cli: typer.Typer) -> None:
     cli.add_typer(agents.app, name="agents")
     cli.add_typer(tasks.app, name="tasks")
     cli.add_typer(schedules.app, name="schedules")
-    cli.command("send")(send.send)
+    operator_command(cli, "send")(send.send)

@@ -6,9 +6,11 @@ answered, what to check when it did not — and a documented exit code, never a 
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -42,6 +44,16 @@ ApiKeyOpt = Annotated[
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead.")]
 
+#: Those options as parameters: ``operator_command`` adds them to every command it registers.
+_CONN_PARAMETERS = [
+    inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=option)
+    for name, option, default in (
+        ("server", ServerOpt, DEFAULT_SERVER),
+        ("api_key", ApiKeyOpt, None),
+        ("json", JsonOpt, False),
+    )
+]
+
 # soft_wrap: a one-line error stays one line however narrow the terminal.
 out = Console(soft_wrap=True, highlight=False)
 err = Console(stderr=True, soft_wrap=True, highlight=False)
@@ -72,6 +84,35 @@ def command() -> Iterator[None]:
         raise typer.Exit(INTERRUPTED) from None
 
 
+def operator_command(
+    app: typer.Typer, name: str | None = None, *, doc: str | None = None
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Register ``f(conn, …)`` as ``app``'s command ``name``: its own arguments and options,
+    then ``--server``, ``--api-key`` and ``--json``, which become ``conn``.
+
+    Typer has no shared options below a command group's own (a group callback would move
+    them before the command's name), so the three are added to the command's signature.
+    """
+
+    def register(f: Callable[..., None]) -> Callable[..., None]:
+        signature = inspect.signature(f, eval_str=True)
+        own = list(signature.parameters.values())[1:]
+
+        @functools.wraps(f)
+        def command_(*args: Any, server: str, api_key: str | None, json: bool, **kw: Any) -> None:
+            f(Conn(server, api_key, json), *args, **kw)
+
+        command_.__signature__ = signature.replace(  # type: ignore[attr-defined]
+            parameters=[*own, *_CONN_PARAMETERS]
+        )
+        if doc is not None:
+            command_.__doc__ = doc
+        app.command(name)(command_)
+        return f
+
+    return register
+
+
 @dataclass
 class Conn:
     """One server, one key, one output mode."""
@@ -92,6 +133,17 @@ class Conn:
                 timeout=httpx.Timeout(30.0, connect=5.0),
             )
         return self._http
+
+    def run(self, fetch: Callable[[], Any], human: Callable[[Any], None]) -> None:
+        """A command's whole course: ``fetch``, then print what it returned, as JSON
+        (``--json``) or through ``human``; a failure is one line on stderr and its exit
+        code."""
+        with command():
+            found = fetch()
+            if self.json:
+                print_json(found)
+            else:
+                human(found)
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
         """Send one request and return its JSON body; any failure is ``Failed``."""

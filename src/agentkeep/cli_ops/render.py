@@ -83,7 +83,8 @@ def tasks_table(tasks: list[dict[str, Any]]) -> None:
     out.print(table)
 
 
-def task_page(task: dict[str, Any], history: list[dict[str, Any]]) -> None:
+def task_page(task: dict[str, Any]) -> None:
+    """A task with its status history (``history``, as ``GET /tasks/{id}/history``)."""
     out.print(f"[bold]task[/bold] {task['id']}  {badge(task.get('status'))}")
     for key in ("name", "version", "status_reason", "created_at", "updated_at", "deadline_at"):
         if task.get(key) is not None:
@@ -91,7 +92,7 @@ def task_page(task: dict[str, Any], history: list[dict[str, Any]]) -> None:
     if task.get("task_metadata"):
         out.print(f"[bold]{'task_metadata':>14}[/bold]  {escape(str(task['task_metadata']))}")
     table = Table("#", "when", "from", "to", "actor", "reason", box=None, title="history")
-    for h in history:
+    for h in task["history"]:
         table.add_row(
             str(h.get("seq", "")),
             when(h.get("created_at")),

@@ -9,18 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from agentkeep.cli_ops import render
-from agentkeep.cli_ops.conn import (
-    DEFAULT_SERVER,
-    UUID,
-    ApiKeyOpt,
-    Conn,
-    JsonOpt,
-    ServerOpt,
-    agent_path,
-    command,
-    out,
-    print_json,
-)
+from agentkeep.cli_ops.conn import UUID, Conn, agent_path, operator_command, out
 
 app = typer.Typer(
     help="An agent's run schedules: list, pause, resume, run now.", no_args_is_help=True
@@ -65,41 +54,25 @@ def schedules_table(schedules: list[dict[str, Any]]) -> None:
     out.print(table)
 
 
-@app.command("list")
-def list_schedules(
-    agent: AgentArg,
-    server: ServerOpt = DEFAULT_SERVER,
-    api_key: ApiKeyOpt = None,
-    json: JsonOpt = False,
-) -> None:
+@operator_command(app, "list")
+def list_schedules(conn: Conn, agent: AgentArg) -> None:
     """List an agent's schedules with their next and last run."""
-    with command():
-        conn = Conn(server, api_key, json)
-        params = {"limit": 1000, "include_live": "true"}
-        found = conn.request("GET", schedules_path(conn, agent), params=params)
-        if json:
-            print_json(found)
-        else:
-            schedules_table(found["run_schedules"])
+    params = {"limit": 1000, "include_live": "true"}
+    conn.run(
+        lambda: conn.request("GET", schedules_path(conn, agent), params=params),
+        lambda found: schedules_table(found["run_schedules"]),
+    )
 
 
-def _action(verb: str, done: str) -> Any:
-    def run(
-        agent: AgentArg,
-        schedule: ScheduleArg,
-        server: ServerOpt = DEFAULT_SERVER,
-        api_key: ApiKeyOpt = None,
-        json: JsonOpt = False,
-    ) -> None:
-        with command():
-            conn = Conn(server, api_key, json)
-            changed = conn.request("POST", f"{schedule_path(conn, agent, schedule)}/{verb}")
-            if json:
-                print_json(changed)
-            else:
-                out.print(f"schedule {escape(str(changed['name']))} {done} ({changed['state']})")
-
-    return run
+def _action(verb: str, done: str, doc: str) -> None:
+    @operator_command(app, verb, doc=doc)
+    def run(conn: Conn, agent: AgentArg, schedule: ScheduleArg) -> None:
+        conn.run(
+            lambda: conn.request("POST", f"{schedule_path(conn, agent, schedule)}/{verb}"),
+            lambda changed: out.print(
+                f"schedule {escape(str(changed['name']))} {done} ({changed['state']})"
+            ),
+        )
 
 
 for _verb, _done, _doc in (
@@ -107,6 +80,4 @@ for _verb, _done, _doc in (
     ("resume", "resumed", "Resume a paused schedule (the paused times are not caught up)."),
     ("trigger", "triggered", "Run a schedule now, also while paused."),
 ):
-    _run = _action(_verb, _done)
-    _run.__doc__ = _doc
-    app.command(_verb)(_run)
+    _action(_verb, _done, _doc)

@@ -14,11 +14,7 @@ import typer
 
 from agentkeep.cli_ops import stream
 from agentkeep.cli_ops.conn import (
-    DEFAULT_SERVER,
-    ApiKeyOpt,
     Conn,
-    JsonOpt,
-    ServerOpt,
     agent_path,
     command,
     err,
@@ -29,18 +25,15 @@ from agentkeep.cli_ops.conn import (
 
 
 def send(
+    conn: Conn,
     agent: Annotated[str, typer.Argument(help="Agent name or id.")],
     text: Annotated[str, typer.Argument(help="What to say.")],
     task: Annotated[
         str | None, typer.Option(help="Task name: created if new, continued if it exists.")
     ] = None,
-    server: ServerOpt = DEFAULT_SERVER,
-    api_key: ApiKeyOpt = None,
-    json: JsonOpt = False,
 ) -> None:
     """Send TEXT to an agent on a new (or named) task and stream the reply."""
     with command():
-        conn = Conn(server, api_key, json)
         found = conn.request("GET", agent_path(agent))
         rpc = f"/agents/{found['id']}/rpc"
         task_id = _task_id(conn, rpc, task)
@@ -50,7 +43,7 @@ def send(
             if found.get("acp_type") == "sync"
             else _send_async(conn, rpc, task_id, content)
         )
-        if json:
+        if conn.json:
             latest = conn.request("GET", f"/tasks/{task_id}")
             print_json({"task": latest, "reply": printer.text()})
         else:

@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
 
 from agentkeep.cli_ops import render, stream
-from agentkeep.cli_ops.conn import (
-    DEFAULT_SERVER,
-    ApiKeyOpt,
-    Conn,
-    JsonOpt,
-    ServerOpt,
-    command,
-    out,
-    print_json,
-    task_path,
-)
+from agentkeep.cli_ops.conn import Conn, command, operator_command, out, task_path
 from agentkeep.domain.status import VERBS, TaskStatus
 
 app = typer.Typer(help="Tasks: list, inspect, watch live, and end them.", no_args_is_help=True)
@@ -26,14 +15,12 @@ app = typer.Typer(help="Tasks: list, inspect, watch live, and end them.", no_arg
 TaskArg = Annotated[str, typer.Argument(help="Task id or name.")]
 
 
-@app.command("list")
+@operator_command(app, "list")
 def list_tasks(
+    conn: Conn,
     agent: Annotated[str | None, typer.Option(help="Only this agent's tasks (name).")] = None,
     status: Annotated[TaskStatus | None, typer.Option(help="Only tasks in this status.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000, help="At most this many.")] = 50,
-    server: ServerOpt = DEFAULT_SERVER,
-    api_key: ApiKeyOpt = None,
-    json: JsonOpt = False,
 ) -> None:
     """List tasks, most recently active first."""
     params: dict[str, Any] = {"limit": limit}
@@ -41,79 +28,56 @@ def list_tasks(
         params["agent_name"] = agent
     if status:
         params["status"] = status.value
-    with command():
-        tasks = Conn(server, api_key, json).request("GET", "/tasks", params=params)
-        if json:
-            print_json(tasks)
-        else:
-            render.tasks_table(tasks)
+    conn.run(lambda: conn.request("GET", "/tasks", params=params), render.tasks_table)
 
 
-@app.command()
-def show(
-    task: TaskArg,
-    server: ServerOpt = DEFAULT_SERVER,
-    api_key: ApiKeyOpt = None,
-    json: JsonOpt = False,
-) -> None:
+@operator_command(app)
+def show(conn: Conn, task: TaskArg) -> None:
     """Show a task and its status history (who changed what, when, why)."""
-    with command():
-        conn = Conn(server, api_key, json)
+
+    def fetch() -> dict[str, Any]:
         found = conn.request("GET", task_path(task))
-        history = conn.request("GET", f"/tasks/{found['id']}/history")
-        if json:
-            print_json({**found, "history": history})
-        else:
-            render.task_page(found, history)
+        return {**found, "history": conn.request("GET", f"/tasks/{found['id']}/history")}
+
+    conn.run(fetch, render.task_page)
 
 
-@app.command()
+@operator_command(app)
 def watch(
+    conn: Conn,
     task: TaskArg,
-    server: ServerOpt = DEFAULT_SERVER,
-    api_key: ApiKeyOpt = None,
-    json: JsonOpt = False,
     reconnect_for: Annotated[
         float, typer.Option(help="Keep trying this long after the connection drops (seconds).")
     ] = 60.0,
 ) -> None:
     """Follow a task live until it ends; the exit code tells how it ended (see README)."""
     with command():
-        conn = Conn(server, api_key, json)
         found = conn.request("GET", task_path(task))
         follower = stream.Follower(conn, found["id"], reconnect_for=reconnect_for)
         final = follower.run()
         raise typer.Exit(stream.exit_code(final))
 
 
-def _transition(verb: str, target: TaskStatus) -> Callable[..., None]:
+def _transition(verb: str, target: TaskStatus) -> None:
+    @operator_command(app, verb, doc=f"Move a task to {target.value}, with an optional reason.")
     def run(
+        conn: Conn,
         task: TaskArg,
         reason: Annotated[str | None, typer.Option(help="Why (recorded in the history).")] = None,
         if_version: Annotated[
             int | None, typer.Option(help="Only if the task is still at this version.")
         ] = None,
-        server: ServerOpt = DEFAULT_SERVER,
-        api_key: ApiKeyOpt = None,
-        json: JsonOpt = False,
     ) -> None:
-        with command():
-            headers = {"if-match": f'"{if_version}"'} if if_version is not None else {}
-            body = {"reason": reason} if reason else None
-            changed = Conn(server, api_key, json).request(
-                "POST", f"{task_path(task)}/{verb}", json=body, headers=headers
-            )
-            if json:
-                print_json(changed)
-            else:
-                out.print(
-                    f"task {changed['id']} is now {render.badge(changed['status'])} "
-                    f"(version {changed['version']})"
-                )
-
-    run.__doc__ = f"Move a task to {target.value}, with an optional reason."
-    return run
+        headers = {"if-match": f'"{if_version}"'} if if_version is not None else {}
+        body = {"reason": reason} if reason else None
+        conn.run(
+            lambda: conn.request("POST", f"{task_path(task)}/{verb}", json=body, headers=headers),
+            lambda changed: out.print(
+                f"task {changed['id']} is now {render.badge(changed['status'])} "
+                f"(version {changed['version']})"
+            ),
+        )
 
 
 for _verb, (_target, _) in VERBS.items():
-    app.command(_verb)(_transition(_verb, _target))
+    _transition(_verb, _target)

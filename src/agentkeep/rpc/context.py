@@ -15,6 +15,7 @@ from agentkeep.access import Principal, TaskAccess
 from agentkeep.acp import wire
 from agentkeep.acp.client import AgentClient
 from agentkeep.bus.base import EventBus
+from agentkeep.domain import live
 from agentkeep.lifecycle import Lifecycle
 from agentkeep.rpc.envelope import RpcId
 from agentkeep.settings import Settings
@@ -70,6 +71,11 @@ class RpcContext:
         if self.task is None:
             raise AssertionError("dispatch resolves the task of every method that needs one")
         return self.task
+
+    def live_task(self) -> TaskRow:
+        """The named task, refused like an unknown one when it is deleted."""
+        row = self.named_task()
+        return live.task(row, row["id"])
 
     async def reachable(self, row: TaskRow) -> bool:
         """Whether the caller may act on ``row`` (the rule REST applies, ``TaskAccess``)."""

@@ -15,20 +15,13 @@ from agentkeep.domain import models, status
 from agentkeep.domain.status import TaskStatus
 from agentkeep.rpc.context import RpcContext
 from agentkeep.rpc.params import RequiredTaskRef
-from agentkeep.store.rows import TaskRow
 from agentkeep.store.tasks import Change
 
 CANCELED_REASON = "Task canceled by user"
 
 
-def _live(row: TaskRow) -> TaskRow:
-    if row["status"] == TaskStatus.DELETED:
-        raise errors.TaskNotFound(f"Task {row['id']} not found")
-    return row
-
-
 async def task_cancel(ctx: RpcContext, _: RequiredTaskRef) -> dict[str, Any]:
-    row = _live(ctx.named_task())
+    row = ctx.live_task()
     if status.is_terminal(row["status"]):
         return models.task_wire(row)  # nothing left to stop; asking the agent is pointless
     await ctx.call_agent("task/cancel", wire.task_only(ctx.agent, row), row["id"])
@@ -44,6 +37,6 @@ async def task_cancel(ctx: RpcContext, _: RequiredTaskRef) -> dict[str, Any]:
 
 async def task_interrupt(ctx: RpcContext, _: RequiredTaskRef) -> dict[str, Any]:
     """Forward only: the agent calls ``POST /tasks/{id}/interrupt`` once it has stopped."""
-    row = _live(ctx.named_task())
+    row = ctx.live_task()
     await ctx.call_agent("task/interrupt", wire.task_only(ctx.agent, row), row["id"])
     return models.task_wire(await ctx.store.get_task(row["id"]) or row)

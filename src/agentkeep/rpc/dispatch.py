@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from agentkeep import errors
-from agentkeep.domain.agents import ASYNC_ACP_TYPES, AcpType, AgentStatus
+from agentkeep.domain import live
+from agentkeep.domain.agents import ASYNC_ACP_TYPES, AcpType
 from agentkeep.rpc import control, tasks, turns
 from agentkeep.rpc.context import RpcContext, name_taken
 from agentkeep.rpc.params import (
@@ -59,8 +60,7 @@ async def invoke(ctx: RpcContext, name: str, params: RpcParams) -> Any:
 
 
 def _check_agent(agent: AgentRow, name: str, spec: Method, acp_url: str | None) -> None:
-    if agent["status"] == AgentStatus.DELETED:
-        raise errors.NotFound(f"Agent {agent['id']} not found")
+    live.agent(agent, agent["id"])
     if agent["acp_type"] not in spec.acp_types:
         raise errors.BadRequest(f"Unsupported method: {name} for ACP type: {agent['acp_type']}")
     if not (acp_url or agent["acp_url"]):
@@ -77,12 +77,12 @@ async def _reach(ctx: RpcContext, ref: Reference) -> TaskRow | None:
     """
     if ref.task_id is not None:
         row = await ctx.store.get_task(ref.task_id)
-        missing = errors.NotFound.by_id(ref.task_id)
+        missing = live.missing(ref.task_id)
     elif ref.task_name is not None:
         row = await ctx.store.get_task_by_name(ref.task_name)
         if row is None and ref.creates:
             return None
-        missing = errors.NotFound.by_name(ref.task_name)
+        missing = live.missing(ref.task_name, by_name=True)
     else:
         return None
     if row is None:

@@ -15,7 +15,6 @@ from typing import cast
 
 from sqlalchemy import select
 
-from agentkeep import errors
 from agentkeep.domain import models
 from agentkeep.domain.agents import AgentStatus
 from agentkeep.store.platform_tables import CREDENTIAL_TYPES, agent_api_keys
@@ -138,12 +137,3 @@ class AgentApiKeysMixin(SqlBase):
         )
         async with self.read() as conn:
             return (await conn.execute(stmt)).scalar_one_or_none()
-
-
-def require_agent(row: AgentRow | None, ref: str, *, by_name: bool) -> AgentRow:
-    """The agent 404s of the key routes: unknown (by id or name), then Deleted."""
-    if row is None:
-        raise errors.NotFound.by_name(ref) if by_name else errors.NotFound.by_id(ref)
-    if row["status"] == AgentStatus.DELETED.value:
-        raise errors.NotFound(f"Agent {ref} not found")
-    return row

@@ -22,11 +22,10 @@ from sqlalchemy import Integer, String, Text, and_, bindparam, cast, func, liter
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from agentkeep import errors
 from agentkeep.domain import models, status
 from agentkeep.store.idempotency import pending_claim, store_answer
 from agentkeep.store.rows import TaskRow, row_as
-from agentkeep.store.sql import SqlBase, row_dict
+from agentkeep.store.sql import SqlBase
 from agentkeep.store.tables import outbox, task_agents, task_history, tasks, trackers
 
 
@@ -208,9 +207,9 @@ class ChangesMixin(SqlBase):
         expected_version: int | None,
         replace_params: dict[str, Any] | None = None,
     ) -> TaskRow | None:
-        """Replace metadata and shallow-merge params; None if the task is not live.
+        """Replace metadata and shallow-merge params; None, and nothing changed, if the task
+        is not live or its version is not ``expected_version`` (``lifecycle`` says which).
 
-        A stale ``expected_version`` raises ``PreconditionFailed`` and changes nothing.
         ``FOR UPDATE`` (a no-op on SQLite, whose IMMEDIATE transaction already excludes
         other writers) makes the merge atomic against concurrent PUTs.
         """
@@ -218,10 +217,9 @@ class ChangesMixin(SqlBase):
             r = (
                 await conn.execute(select(tasks).where(tasks.c.id == task_id).with_for_update())
             ).first()
-            if r is None or r.status == status.TaskStatus.DELETED:
+            stale = expected_version is not None and r is not None and r.version != expected_version
+            if r is None or r.status == status.TaskStatus.DELETED or stale:
                 return None
-            if expected_version is not None and r.version != expected_version:
-                raise errors.PreconditionFailed(data={"task": models.task_wire(row_dict(r))})
             new: dict[str, Any] = {"version": r.version + 1, "updated_at": models.utcnow()}
             if task_metadata is not None:
                 new["task_metadata"] = task_metadata

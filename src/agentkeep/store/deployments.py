@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agentkeep import errors
-from agentkeep.domain import models
+from agentkeep.domain import live, models
 from agentkeep.domain.agents import AgentStatus
 from agentkeep.store.platform_tables import deployment_history, deployments
 from agentkeep.store.rows import AgentRow, DeploymentHistoryRow, DeploymentRow, row_as
@@ -37,15 +37,6 @@ class DeploymentCreate:
 
 def not_for_agent(deployment_id: str, agent_id: str) -> errors.NotFound:
     return errors.NotFound(f"Deployment {deployment_id} not found for agent {agent_id}")
-
-
-def live_agent_row(row: AgentRow | None, agent_id: str) -> AgentRow:
-    """The agent 404s of the platform routes: unknown, then Deleted."""
-    if row is None:
-        raise errors.NotFound.by_id(agent_id)
-    if row["status"] == AgentStatus.DELETED.value:
-        raise errors.NotFound(f"Agent {agent_id} not found")
-    return row
 
 
 class DeploymentsMixin(SqlBase):
@@ -126,7 +117,7 @@ class DeploymentsMixin(SqlBase):
             locked = await conn.execute(
                 select(agents).where(agents.c.id == agent_id).with_for_update()
             )
-            agent = live_agent_row(row_as(AgentRow, a) if (a := locked.first()) else None, agent_id)
+            agent = live.agent(row_as(AgentRow, a) if (a := locked.first()) else None, agent_id)
             target = await self._deployment(conn, deployment_id)
             self._check_owned(target, deployment_id, agent_id)
             assert target is not None
