@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from agentkeep import background, errors
+from agentkeep import background
 from agentkeep.relay.base import HOLD_RECHECK_SECONDS, MIN_BACKOFF_SECONDS, log
 from agentkeep.relay.fast import FastPathMixin
-from agentkeep.store import dberrors
 
 
 class Relay(FastPathMixin):
@@ -21,28 +20,18 @@ class Relay(FastPathMixin):
     async def run(self) -> None:
         """Relay until ``stop``: on every wake-up and every ``poll_seconds``; back off on
         failure."""
-        backoff = MIN_BACKOFF_SECONDS
-        while not self._stopping.is_set():
-            # Cleared before the pass: a change committed during it wakes the next one.
-            self._wake.clear()
-            try:
-                await self.step()
-                await self._settle_if_due()
-            except Exception as exc:
-                # Bus or database briefly away: the rows are safe in the outbox. Wake-ups
-                # are ignored while backing off, or a burst of changes would hammer it.
-                if isinstance(exc, errors.BusUnavailable):
-                    log.warning("outbox relay: bus unavailable, retrying in %.2fs", backoff)
-                elif isinstance(exc, errors.Unavailable) or dberrors.is_unavailable(exc):
-                    log.warning("outbox relay: database unavailable, retrying in %.2fs", backoff)
-                else:
-                    log.exception("outbox relay failed; retrying in %.2fs", backoff)
-                await background.idle(self._stopping, backoff)
-                backoff = min(backoff * 2, self.max_backoff_seconds)
-                continue
-            backoff = MIN_BACKOFF_SECONDS
-            await self._idle()
+        # A failed pass (bus or database briefly away) leaves the rows safe in the outbox.
+        backoff = background.Backoff(MIN_BACKOFF_SECONDS, self.max_backoff_seconds)
+        await background.loop(
+            "outbox relay", log, self._pass, self._stopping, backoff, rest=self._idle
+        )
         await self._last_pass()
+
+    async def _pass(self) -> None:
+        # Cleared before the pass: a change committed during it wakes the next one.
+        self._wake.clear()
+        await self.step()
+        await self._settle_if_due()
 
     async def _idle(self) -> None:
         until = self._next_poll
