@@ -13,7 +13,7 @@ import contextlib
 import logging
 from typing import Any
 
-from agentkeep import errors
+from agentkeep import background, errors
 from agentkeep.bus.base import Entry, EventBus, parse_id
 
 log = logging.getLogger(__name__)
@@ -156,19 +156,17 @@ class Fanout:
                 viewer.offer(entry)
 
     async def _run(self) -> None:
-        backoff = 0.05
-        while True:
-            if not self._cursors:
-                self._watching.clear()
-                await self._watching.wait()
-                continue
-            try:
-                ready = await self.bus.wait(dict(self._cursors), READ_BLOCK_SECONDS)
-            except errors.BusUnavailable:
-                log.warning("stream reader: bus unavailable, retrying in %.2fs", backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 2.0)
-                continue
-            backoff = 0.05
-            for task_id, entries in ready.items():
-                self._deliver(task_id, entries)
+        # Stopped by cancelling (``close``): nothing sets ``never``.
+        never = asyncio.Event()
+        backoff = background.Backoff(0.05, 2.0)
+        await background.loop(
+            "stream reader", log, self._read, never, backoff, retry_on=(errors.BusUnavailable,)
+        )
+
+    async def _read(self) -> None:
+        while not self._cursors:
+            self._watching.clear()
+            await self._watching.wait()
+        ready = await self.bus.wait(dict(self._cursors), READ_BLOCK_SECONDS)
+        for task_id, entries in ready.items():
+            self._deliver(task_id, entries)

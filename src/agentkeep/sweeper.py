@@ -11,10 +11,9 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from agentkeep import background, errors
+from agentkeep import background
 from agentkeep.domain import models
 from agentkeep.lifecycle import Lifecycle
-from agentkeep.store import dberrors
 
 log = logging.getLogger(__name__)
 
@@ -37,19 +36,19 @@ async def run(
     Stopping waits for the sweep in progress (see ``background``): cancelling one in the
     middle of a query would leave its connection half-closed.
     """
-    while not stop.is_set():
-        try:
-            changed = await sweep_once(lifecycle)
-            if metrics is not None:
-                metrics.swept(changed)
-        except Exception as exc:
-            if metrics is not None:
-                metrics.sweeper_failures.inc()
-            if isinstance(exc, errors.Unavailable) or dberrors.is_unavailable(exc):
-                # An outage, not a bug: one line, no traceback per sweep.
-                log.warning(
-                    "deadline sweep: database unavailable, retrying in %.1fs", interval_seconds
-                )
-            else:
-                log.exception("deadline sweep failed; retrying in %.1fs", interval_seconds)
+
+    async def sweep() -> None:
+        changed = await sweep_once(lifecycle)
+        if metrics is not None:
+            metrics.swept(changed)
+
+    def failed(_: Exception) -> None:
+        if metrics is not None:
+            metrics.sweeper_failures.inc()
+
+    async def rest() -> None:
         await background.idle(stop, interval_seconds)
+
+    # No growing backoff: a failed sweep is retried at the sweep interval.
+    every = background.Backoff(interval_seconds, interval_seconds)
+    await background.loop("deadline sweep", log, sweep, stop, every, rest=rest, on_failure=failed)

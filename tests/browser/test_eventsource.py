@@ -11,11 +11,13 @@ stream, and the browser's next reconnect gets 204, which closes the ``EventSourc
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import os
 import shutil
 import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -136,6 +138,112 @@ async def watch_stream_requests(page: Page) -> list[dict[str, Any]]:
     return sent
 
 
+@contextlib.asynccontextmanager
+async def chromium_page(executable: str) -> AsyncIterator[Page]:
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            yield await browser.new_page()
+        finally:
+            await browser.close()
+
+
+async def hold_reconnects(page: Page) -> asyncio.Event:
+    """A gate on the page's stream requests, open while the event is set.
+
+    Cleared, it holds the browser's reconnect while the missed changes are made, so they are
+    missed for certain however long the restart takes (Chromium retries in ~3 s).
+    """
+    reconnect_allowed = asyncio.Event()
+    reconnect_allowed.set()
+
+    async def gate(route: Route) -> None:
+        await reconnect_allowed.wait()
+        await route.continue_()
+
+    await page.route("**/stream?*", gate)
+    return reconnect_allowed
+
+
+async def open_task_stream(page: Page, http: httpx.AsyncClient, base: str) -> str:
+    """A new task, and the page's EventSource on its stream once ``connected``."""
+    task = await make_task(http)
+    tid = str(task["id"])
+    await page.goto(f"{base}/healthz")  # same origin as the stream
+    await page.evaluate(OPEN_EVENTSOURCE, f"/tasks/{tid}/stream?ids=1")
+    await page.wait_for_function("window.events.length >= 1", timeout=WAIT_MS)
+    first = json.loads((await page.evaluate("window.events"))[0]["data"])
+    assert first == {"type": "connected", "taskId": tid}
+    return tid
+
+
+async def changes_while_connected(
+    page: Page, http: httpx.AsyncClient, tid: str
+) -> tuple[list[int], list[tuple[int, str, str]]]:
+    """Three updates and an interrupt, each seen live: their versions and the page's view."""
+    made: list[int] = []
+    for n in range(3):
+        made.append(await change(http, "PUT", f"/tasks/{tid}", json={"task_metadata": {"n": n}}))
+        await seen_version(page, made[-1])
+    made.append(await change(http, "POST", f"/tasks/{tid}/interrupt"))
+    await seen_version(page, made[-1])
+    before = await updates(page)
+    assert [v for v, _, _ in before] == made
+    assert before[-1][1] == "INTERRUPTED"
+    return made, before
+
+
+async def changes_across_a_restart(
+    page: Page,
+    http: httpx.AsyncClient,
+    tid: str,
+    reconnect_allowed: asyncio.Event,
+    restart: Callable[[], Awaitable[None]],
+) -> list[int]:
+    """Restart the server and change the task while the browser is disconnected; then let
+    it reconnect and see the missed changes. Their versions."""
+    reconnect_allowed.clear()
+    await restart()
+    missed = [
+        await change(http, "PUT", f"/tasks/{tid}", json={"task_metadata": {"m": m}})
+        for m in range(2)
+    ]
+    assert await page.evaluate("window.opens") == 1, "reconnected before the changes"
+    reconnect_allowed.set()
+    await seen_version(page, missed[-1])
+    assert await page.evaluate("window.opens") == 2
+    return missed
+
+
+async def assert_each_change_once(
+    page: Page,
+    wire: list[dict[str, Any]],
+    made: list[int],
+    missed: list[int],
+    before: list[tuple[int, str, str]],
+) -> None:
+    everything = await updates(page)
+    versions = [v for v, _, _ in everything]
+    assert versions == [*made[:4], *missed, made[-1]]
+    assert all(a < b for a, b in itertools.pairwise(versions))  # none seen twice
+    assert everything[-1][1] == "COMPLETED"
+    events = await page.evaluate("window.events")
+    kinds = [json.loads(e["data"])["type"] for e in events]
+    # One ``connected`` per connection that streamed; the restart ended the first with the
+    # shutdown frame (``error``: reconnect); the final reconnect got 204.
+    first_run = ["connected", *["task_updated"] * 4, "error"]
+    assert kinds == [*first_run, "connected", *["task_updated"] * 3]
+
+    # The browser resumed by itself: each reconnect carried the last id it had, and the one
+    # after the end got 204.
+    assert [r.get("last-event-id") for r in wire] == [
+        None,
+        before[-1][2],
+        everything[-1][2],
+    ]
+    assert [r.get(":status") for r in wire] == [200, 200, 204]
+
+
 async def test_browser_eventsource_sees_each_change_once_across_a_server_restart(
     sqlite_template: Path, tmp_path: Path
 ) -> None:
@@ -149,90 +257,35 @@ async def test_browser_eventsource_sees_each_change_once_across_a_server_restart
     }
     servers = [await asyncio.to_thread(start_server, env, tmp_path / "first.log")]
     base = servers[0].url
+
+    async def restart(page: Page) -> None:
+        """Restart in place, once the page has seen the connection drop."""
+        await asyncio.to_thread(stop_server, servers[0])
+        await page.wait_for_function("window.errors >= 1", timeout=WAIT_MS)
+        port = int(base.rsplit(":", 1)[1])
+        servers.append(
+            await asyncio.to_thread(start_server, env, tmp_path / "second.log", port=port)
+        )
+
     try:
         async with (
             httpx.AsyncClient(base_url=base, timeout=30) as http,
-            async_playwright() as pw,
+            chromium_page(executable) as page,
         ):
-            browser = await pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-            try:
-                page = await browser.new_page()
-                wire = await watch_stream_requests(page)
-                # Holds the browser's reconnect while the missed changes are made, so they are
-                # missed for certain however long the restart takes (Chromium retries in ~3 s).
-                reconnect_allowed = asyncio.Event()
-                reconnect_allowed.set()
+            wire = await watch_stream_requests(page)
+            reconnect_allowed = await hold_reconnects(page)
+            tid = await open_task_stream(page, http, base)
+            made, before = await changes_while_connected(page, http, tid)
+            missed = await changes_across_a_restart(
+                page, http, tid, reconnect_allowed, lambda: restart(page)
+            )
+            after = (await updates(page))[len(before) :]
+            assert [v for v, _, _ in after] == missed
 
-                async def gate(route: Route) -> None:
-                    await reconnect_allowed.wait()
-                    await route.continue_()
-
-                await page.route("**/stream?*", gate)
-                task = await make_task(http)
-                tid = task["id"]
-                await page.goto(f"{base}/healthz")  # same origin as the stream
-                await page.evaluate(OPEN_EVENTSOURCE, f"/tasks/{tid}/stream?ids=1")
-                await page.wait_for_function("window.events.length >= 1", timeout=WAIT_MS)
-                first = json.loads((await page.evaluate("window.events"))[0]["data"])
-                assert first == {"type": "connected", "taskId": tid}
-
-                made: list[int] = []
-                for n in range(3):
-                    made.append(
-                        await change(http, "PUT", f"/tasks/{tid}", json={"task_metadata": {"n": n}})
-                    )
-                    await seen_version(page, made[-1])
-                made.append(await change(http, "POST", f"/tasks/{tid}/interrupt"))
-                await seen_version(page, made[-1])
-                before = await updates(page)
-                assert [v for v, _, _ in before] == made
-                assert before[-1][1] == "INTERRUPTED"
-
-                # Restart in place; change the task while the browser is disconnected.
-                reconnect_allowed.clear()
-                await asyncio.to_thread(stop_server, servers[0])
-                await page.wait_for_function("window.errors >= 1", timeout=WAIT_MS)
-                port = int(base.rsplit(":", 1)[1])
-                servers.append(
-                    await asyncio.to_thread(start_server, env, tmp_path / "second.log", port=port)
-                )
-                missed = [
-                    await change(http, "PUT", f"/tasks/{tid}", json={"task_metadata": {"m": m}})
-                    for m in range(2)
-                ]
-                assert await page.evaluate("window.opens") == 1, "reconnected before the changes"
-                reconnect_allowed.set()
-                await seen_version(page, missed[-1])
-                assert await page.evaluate("window.opens") == 2
-                after = (await updates(page))[len(before) :]
-                assert [v for v, _, _ in after] == missed
-
-                made.append(await change(http, "POST", f"/tasks/{tid}/complete"))
-                await seen_version(page, made[-1])
-                await page.wait_for_function("window.es.readyState === 2", timeout=WAIT_MS)
-
-                everything = await updates(page)
-                versions = [v for v, _, _ in everything]
-                assert versions == [*made[:4], *missed, made[-1]]
-                assert all(a < b for a, b in itertools.pairwise(versions))  # none seen twice
-                assert everything[-1][1] == "COMPLETED"
-                events = await page.evaluate("window.events")
-                kinds = [json.loads(e["data"])["type"] for e in events]
-                # One ``connected`` per connection that streamed; the restart ended the first
-                # with the shutdown frame (``error``: reconnect); the final reconnect got 204.
-                first_run = ["connected", *["task_updated"] * 4, "error"]
-                assert kinds == [*first_run, "connected", *["task_updated"] * 3]
-
-                # The browser resumed by itself: each reconnect carried the last id it had, and
-                # the one after the end got 204.
-                assert [r.get("last-event-id") for r in wire] == [
-                    None,
-                    before[-1][2],
-                    everything[-1][2],
-                ]
-                assert [r.get(":status") for r in wire] == [200, 200, 204]
-            finally:
-                await browser.close()
+            made.append(await change(http, "POST", f"/tasks/{tid}/complete"))
+            await seen_version(page, made[-1])
+            await page.wait_for_function("window.es.readyState === 2", timeout=WAIT_MS)
+            await assert_each_change_once(page, wire, made, missed, before)
     finally:
         for srv in servers:
             await asyncio.to_thread(stop_server, srv)

@@ -29,7 +29,8 @@ def checkpoint(cid: str, **versions: str) -> dict[str, Any]:
     return {"v": 4, "id": cid, "channel_values": {"n": 1}, "channel_versions": versions}
 
 
-def test_put_get_list_delete(client: agentex.Agentex) -> None:
+def put_two_checkpoints(client: agentex.Agentex) -> str:
+    """A new thread with two checkpoints (the second with pending writes)."""
     thread = str(uuid.uuid4())
     blobs = [
         {"channel": "messages", "version": "1", "type": "msgpack", "blob": b64(b"\x00one")},
@@ -59,7 +60,10 @@ def test_put_get_list_delete(client: agentex.Agentex) -> None:
     assert (
         client.checkpoints.put_writes(thread_id=thread, checkpoint_id="0002", writes=writes) is None
     )
+    return thread
 
+
+def assert_get_tuple(client: agentex.Agentex, thread: str) -> None:
     latest = client.checkpoints.get_tuple(thread_id=thread)
     assert latest is not None and latest.checkpoint_id == "0002"
     assert latest.parent_checkpoint_id == "0001" and latest.metadata["step"] == 2
@@ -80,6 +84,8 @@ def test_put_get_list_delete(client: agentex.Agentex) -> None:
     }
     assert first.pending_writes == []
 
+
+def assert_list(client: agentex.Agentex, thread: str) -> None:
     listed = client.checkpoints.list(thread_id=thread)
     assert [c.checkpoint_id for c in listed] == ["0002", "0001"]
     assert listed[0].model_dump().keys() == {
@@ -95,6 +101,11 @@ def test_put_get_list_delete(client: agentex.Agentex) -> None:
     step1 = client.checkpoints.list(thread_id=thread, filter_metadata={"step": 1}, limit=1)
     assert [c.checkpoint_id for c in step1] == ["0001"]
 
+
+def test_put_get_list_delete(client: agentex.Agentex) -> None:
+    thread = put_two_checkpoints(client)
+    assert_get_tuple(client, thread)
+    assert_list(client, thread)
     assert client.checkpoints.delete_thread(thread_id=thread) is None
     assert client.checkpoints.get_tuple(thread_id=thread) is None
     assert client.checkpoints.list(thread_id=thread) == []

@@ -16,12 +16,12 @@ from agentkeep import errors
 from agentkeep.access import Principal
 from agentkeep.api import paging, responses
 from agentkeep.api import platform_wire as pw
-from agentkeep.api.deps import PrincipalDep, StoreDep
-from agentkeep.domain import live, models
+from agentkeep.api.deps import PrincipalDep, StoreDep, agent_ref
+from agentkeep.domain import models
 from agentkeep.domain.limits import CheckedBody
 from agentkeep.store import SqlStore
 from agentkeep.store.agent_api_keys import new_key_value
-from agentkeep.store.rows import AgentApiKeyRow, AgentRow
+from agentkeep.store.rows import AgentApiKeyRow
 
 router = APIRouter(tags=["agent_api_keys"])
 
@@ -44,22 +44,6 @@ def refuse_agent_keys(principal: Principal) -> None:
 
 def _in_reach(principal: Principal, agent_id: str) -> bool:
     return principal.confined_to in (None, agent_id)
-
-
-async def agent_ref(
-    store: SqlStore, agent_id: str | None, agent_name: str | None, verb: str
-) -> AgentRow:
-    """Exactly one of ``agent_id`` and ``agent_name``, naming a live agent."""
-    if agent_id is None and agent_name is None:
-        raise errors.BadRequest(f"Either 'agent_id' or 'agent_name' must be provided to {verb}.")
-    if agent_id is not None and agent_name is not None:
-        raise errors.BadRequest(
-            f"Only one of 'agent_id' or 'agent_name' should be provided to {verb}."
-        )
-    if agent_id is not None:
-        return live.agent(await store.get_agent(agent_id), agent_id)
-    assert agent_name is not None
-    return live.agent(await store.get_agent_by_name(agent_name), agent_name, by_name=True)
 
 
 @router.post("/agent_api_keys", response_model=pw.CreatedAgentApiKey)

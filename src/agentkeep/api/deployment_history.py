@@ -12,8 +12,8 @@ from fastapi import APIRouter, Response
 from agentkeep import errors
 from agentkeep.api import paging, responses
 from agentkeep.api import platform_wire as pw
-from agentkeep.api.deps import PrincipalDep, StoreDep, own_agent_only
-from agentkeep.domain import models
+from agentkeep.api.deps import PrincipalDep, StoreDep, agent_ref
+from agentkeep.domain import live, models
 from agentkeep.domain.paging import Page
 from agentkeep.store.deployments import HISTORY_ORDER_FIELDS
 
@@ -29,22 +29,11 @@ async def list_history(
     agent_id: str | None = None,
     agent_name: str | None = None,
 ) -> Response:
-    if agent_id is None and agent_name is None:
-        raise errors.BadRequest(f"Either 'agent_id' or 'agent_name' must be provided to {VERB}.")
-    if agent_id is not None and agent_name is not None:
-        raise errors.BadRequest(
-            f"Only one of 'agent_id' or 'agent_name' should be provided to {VERB}."
-        )
-    if agent_id is not None:
-        own_agent_only(principal, agent_id)
-        agent = await store.get_agent(agent_id)
-        if agent is None:
-            raise errors.NotFound.by_id(agent_id)
-    else:
-        assert agent_name is not None
-        agent = await store.get_agent_by_name(agent_name)
-        if agent is None or principal.confined_to not in (None, agent["id"]):
-            raise errors.NotFound.by_name(agent_name)
+    # Deleted agents keep their history.
+    agent = await agent_ref(store, agent_id, agent_name, VERB, deleted_too=True)
+    if principal.confined_to not in (None, agent["id"]):
+        # Another agent's history answers like an unknown agent's.
+        raise live.missing(agent_id) if agent_id else live.missing(agent["name"], by_name=True)
     rows = await store.list_deployment_history(
         agent["id"],
         limit=page.limit,

@@ -6,7 +6,7 @@ Everything is taken from ``app.state``, which the factory fills; nothing is glob
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import uuid4
 
 from fastapi import Depends, Path, Request
@@ -140,6 +140,31 @@ async def agent_for(store: SqlStore, principal: Principal, agent_id: str) -> Age
     return live.agent(await store.get_agent(agent_id), agent_id)
 
 
+async def agent_ref(
+    store: SqlStore,
+    agent_id: str | None,
+    agent_name: str | None,
+    verb: str,
+    *,
+    deleted_too: bool = False,
+) -> AgentRow:
+    """Exactly one of ``agent_id`` and ``agent_name`` (query or body), naming an agent: a
+    live one, or with ``deleted_too`` any that exists."""
+    if agent_id is None and agent_name is None:
+        raise errors.BadRequest(f"Either 'agent_id' or 'agent_name' must be provided to {verb}.")
+    if agent_id is not None and agent_name is not None:
+        raise errors.BadRequest(
+            f"Only one of 'agent_id' or 'agent_name' should be provided to {verb}."
+        )
+    by_name = agent_id is None
+    ref = agent_name if agent_id is None else agent_id
+    assert ref is not None
+    row = await (store.get_agent_by_name(ref) if by_name else store.get_agent(ref))
+    if deleted_too and row is not None:
+        return row
+    return live.agent(row, ref, by_name=by_name)
+
+
 async def get_task_access(store: StoreDep, principal: PrincipalDep) -> TaskAccess:
     # FastAPI caches ``get_principal`` per request: routes that also take PrincipalDep
     # authenticate once.
@@ -148,9 +173,20 @@ async def get_task_access(store: StoreDep, principal: PrincipalDep) -> TaskAcces
 
 TaskAccessDep = Annotated[TaskAccess, Depends(get_task_access)]
 
-#: The path's ``{task_id}`` or ``{name}``, whichever the route has: one endpoint function
-#: serves ``/tasks/{task_id}…`` and ``/tasks/name/{name}…``, each documented as it is.
-TaskPathKey = Annotated[str, Path(validation_alias=AliasChoices("task_id", "name"))]
+
+def id_or_name(id_param: str) -> Any:
+    """The path's ``{<id_param>}`` or ``{name}``, whichever the route has: one endpoint
+    function serves ``/things/{thing_id}…`` and ``/things/name/{name}…``, each documented
+    as it is (``Annotated[str, id_or_name("thing_id")]``)."""
+    return Path(validation_alias=AliasChoices(id_param, "name"))
+
+
+def named(request: Request) -> bool:
+    """Whether the route names its resource by ``{name}`` (see ``id_or_name``)."""
+    return "name" in request.path_params
+
+
+TaskPathKey = Annotated[str, id_or_name("task_id")]
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +206,7 @@ async def get_task_ref(
     """By name, the live task of that name. By id, no read: the write that follows refuses
     an unknown or deleted task with the same 404s (``Lifecycle``), so a transition stays
     one statement. A task out of the caller's reach is 404, as an unknown one."""
-    if "name" not in request.path_params:
+    if not named(request):
         await access.require(key)
         return TaskRef(key)
     await access.require_name(key)

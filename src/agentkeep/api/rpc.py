@@ -7,6 +7,8 @@ build the call's context, hand it to ``rpc.dispatch``, and render what comes bac
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import orjson
 from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -17,8 +19,8 @@ from agentkeep import errors
 from agentkeep.access import Principal
 from agentkeep.acp.client import forwarded_headers
 from agentkeep.api import deployments, responses
-from agentkeep.api.deps import PrincipalDep, RequestIdDep, StoreDep, agent_for
-from agentkeep.domain import jsonlimits
+from agentkeep.api.deps import PrincipalDep, RequestIdDep, StoreDep, agent_for, id_or_name, named
+from agentkeep.domain import jsonlimits, live
 from agentkeep.rpc import dispatch, envelope
 from agentkeep.rpc.context import RpcContext, Services
 from agentkeep.rpc.params import RpcParams
@@ -89,23 +91,20 @@ async def _answer(
     return responses.json(envelope.result(call.id, value))
 
 
-@router.post("/agents/name/{name}/rpc")
-async def rpc_by_name(
-    name: str, request: Request, store: StoreDep, principal: PrincipalDep, rid: RequestIdDep
+# One endpoint, both paths; the name route is registered first (the inner decorator).
+@router.post("/agents/{agent_id}/rpc", name="rpc_by_id")
+@router.post("/agents/name/{name}/rpc", name="rpc_by_name")
+async def rpc(
+    key: Annotated[str, id_or_name("agent_id")],
+    request: Request,
+    store: StoreDep,
+    principal: PrincipalDep,
+    rid: RequestIdDep,
 ) -> Response:
-    row = await store.get_agent_by_name(name)
+    by_name = named(request)
+    row = await (store.get_agent_by_name(key) if by_name else store.get_agent(key))
     if row is None or not _external_reach(principal, row):
-        raise errors.NotFound.by_name(name)
-    return await _answer(row, request, principal, rid)
-
-
-@router.post("/agents/{agent_id}/rpc")
-async def rpc_by_id(
-    agent_id: str, request: Request, store: StoreDep, principal: PrincipalDep, rid: RequestIdDep
-) -> Response:
-    row = await store.get_agent(agent_id)
-    if row is None or not _external_reach(principal, row):
-        raise errors.NotFound.by_id(agent_id)
+        raise live.missing(key, by_name=by_name)
     return await _answer(row, request, principal, rid)
 
 

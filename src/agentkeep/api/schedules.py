@@ -11,14 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from pydantic import AliasChoices
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from agentkeep import errors
 from agentkeep.access import Principal
 from agentkeep.api import paging, responses, wire
 from agentkeep.api import platform_wire as pw
-from agentkeep.api.deps import PrincipalDep, StoreDep, agent_for
+from agentkeep.api.deps import PrincipalDep, StoreDep, agent_for, id_or_name, named
 from agentkeep.schedules import edits, model
 from agentkeep.store import SqlStore
 from agentkeep.store.rows import AgentRow, ScheduleRow
@@ -45,8 +44,7 @@ def _missing(agent_id: str, ref: str) -> errors.NotFound:
     return errors.NotFound(f"Run schedule '{ref}' for agent '{agent_id}' does not exist.")
 
 
-#: The path's ``{schedule_id}`` or ``{name}``: one endpoint function serves both paths.
-SchedulePathKey = Annotated[str, Path(validation_alias=AliasChoices("schedule_id", "name"))]
+SchedulePathKey = Annotated[str, id_or_name("schedule_id")]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +65,7 @@ async def get_schedule_ref(
     request: Request, agent_id: str, key: SchedulePathKey, store: StoreDep, p: PrincipalDep
 ) -> ScheduleRef:
     agent = await agent_for(store, p, agent_id)
-    if "name" in request.path_params:
+    if named(request):
         row = await store.find_schedule(agent_id, name=key)
     else:
         row = await store.find_schedule(agent_id, schedule_id=key)

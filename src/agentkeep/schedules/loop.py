@@ -22,7 +22,6 @@ from agentkeep.rpc.context import Services
 from agentkeep.schedules import fire as fire_mod
 from agentkeep.schedules import model
 from agentkeep.schedules.metrics import SchedulerMetrics
-from agentkeep.store import dberrors
 from agentkeep.store.fires import Claim, Decide
 from agentkeep.store.rows import FireRow, ScheduleRow
 
@@ -93,13 +92,7 @@ class Scheduler:
                 await self.tick()
                 delay = await self._delay()
             except Exception as exc:
-                if isinstance(exc, errors.Unavailable) or dberrors.is_unavailable(exc):
-                    # An outage, not a bug: one line per pass, no traceback.
-                    log.warning(
-                        "scheduler: database unavailable, retrying in %.1fs", self.poll_seconds
-                    )
-                else:
-                    log.exception("scheduler pass failed; retrying in %.1fs", self.poll_seconds)
+                background.log_failure(log, "scheduler pass", exc, self.poll_seconds)
                 delay = self.poll_seconds
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
