@@ -80,12 +80,22 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length")
+        declared: bytes | None = None
+        chunked = False
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                declared = value
+            elif name == b"transfer-encoding":
+                chunked = True
         if declared is not None and declared.isdigit():
             # The server holds the client to its declared length, so checking it suffices.
             if int(declared) > self.limit:
                 await _too_large(self.limit)(scope, receive, send)
                 return
+            await self.app(scope, receive, send)
+            return
+        if declared is None and not chunked:
+            # HTTP/1.1 without either header: the request has no body (most GETs).
             await self.app(scope, receive, send)
             return
         # A chunked body has no declared length: read it here, so that an oversized one is
@@ -170,6 +180,10 @@ def create_app(
         lifespan=_lifespan(settings, store, bus, agent_client, http),
         docs_url=None,
         redoc_url=None,
+        # FastAPI's own OpenTelemetry instrumentation, off: agentkeep reports through
+        # ``/metrics`` and its access log, and the check whether a provider is configured
+        # cost every request three environment lookups.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.metrics = Metrics(CollectorRegistry(), settings.metrics_multiprocess_dir)
@@ -177,7 +191,7 @@ def create_app(
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(session.CookieGuard, enabled=bool(settings.api_key_set))
     # Added after the body limit, so outside it: the plain task read skips the router.
-    app.add_middleware(TaskReadFastPath)
+    app.add_middleware(TaskReadFastPath, state=app.state)
     if settings.cors_origin_list:
         _install_cors(app, settings.cors_origin_list)
     # One answer for a NUL in a URL, whichever path serves it.
@@ -185,9 +199,11 @@ def create_app(
     # Outermost: every request is counted, the fast lane's and refused ones included.
     app.add_middleware(logs.RequestTelemetry, metrics=app.state.metrics, access=settings.access_log)
     _install_error_handlers(app)
-    # The forward ingress first: its paths must never be read as ``/agents/{agent_id}/…``.
+    # The probes first: nothing else is matched before them (none of their paths overlaps).
+    health.install(app)
+    # Then the forward ingress: its paths must never be read as ``/agents/{agent_id}/…``.
     app.include_router(forwarding.router, responses=wire.ERRORS)
-    for module in (health, agents, rpc, tasks, transitions, streams, messages, states, events):
+    for module in (agents, rpc, tasks, transitions, streams, messages, states, events):
         declared = wire.RPC_RESPONSES if module is rpc else wire.ERRORS
         app.include_router(module.router, responses=declared)
     for extra in (
