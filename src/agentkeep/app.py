@@ -330,6 +330,8 @@ async def _start_streams(
 ) -> Fanout:
     """The per-process stream reader, and the outbox relay when this process runs workers."""
     fanout = Fanout(bus, queue_size=settings.sse_queue_size, viewers=metrics.sse_viewers)
+    # Before the relay's hook: a change is known to have ended its task before it is out.
+    lifecycle.on_commit(fanout.on_commit)
     fanout.start()
     stack.push_async_callback(fanout.close)
     if settings.background_workers:
