@@ -163,9 +163,14 @@ def create_app(
     health.install(app)
     # Then the forward ingress: its paths must never be read as ``/agents/{agent_id}/…``.
     app.include_router(forwarding.router, responses=wire.ERRORS)
-    for module in (agents, rpc, tasks, transitions, streams, messages, states, events):
-        declared = wire.RPC_RESPONSES if module is rpc else wire.ERRORS
-        app.include_router(module.router, responses=declared)
+    # Then the busiest first: a request is matched against every route before its own.
+    # Where two routers' paths overlap, the earlier one wins and the order below is the
+    # contract (tests/api/test_route_order.py): tasks before streams and retention (the
+    # ``/tasks/name/…`` reads), streams before workflows, agents before schedules and
+    # deployments (``/agents/name/…``).
+    app.include_router(rpc.router, responses=wire.RPC_RESPONSES)
+    for module in (transitions, tasks, streams, messages, states, events, agents):
+        app.include_router(module.router, responses=wire.ERRORS)
     for extra in (
         tracker,
         spans,
