@@ -16,7 +16,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from prometheus_client import CollectorRegistry
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.requests import ClientDisconnect
 
 from agentkeep import background, errors, logs, relay, serving, sweeper, watchdog
 from agentkeep.acp import runtime as acp_runtime
@@ -48,6 +48,7 @@ from agentkeep.api import (
     wire,
     workflows,
 )
+from agentkeep.api.bodylimit import BodyLimit
 from agentkeep.api.fastpath import TaskReadFastPath
 from agentkeep.api.nulguard import NulGuard
 from agentkeep.bus.base import EventBus
@@ -69,55 +70,6 @@ from agentkeep.web import views as web
 log = logging.getLogger(__name__)
 
 
-class BodyLimit:
-    """Refuse request bodies over ``limit`` bytes with 413, declared or streamed."""
-
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit():
-            # The server holds the client to its declared length, so checking it suffices.
-            if int(declared) > self.limit:
-                await _too_large(self.limit)(scope, receive, send)
-                return
-            await self.app(scope, receive, send)
-            return
-        # A chunked body has no declared length: read it here, so that an oversized one is
-        # refused with 413 before any route parses it (FastAPI would turn an error raised
-        # mid-parse into a generic 400).
-        messages: list[Message] = []
-        seen = 0
-        while True:
-            message = await receive()
-            messages.append(message)
-            seen += len(message.get("body", b""))
-            if seen > self.limit:
-                await _too_large(self.limit)(scope, receive, send)
-                return
-            if message["type"] != "http.request" or not message.get("more_body"):
-                break
-        replay = iter(messages)
-
-        async def replayed() -> Message:
-            return next(replay, None) or await receive()
-
-        await self.app(scope, replayed, send)
-
-
-def _too_large_message(limit: int) -> str:
-    return f"Request body too large: the limit is {limit} bytes (AGENTKEEP_MAX_BODY_BYTES)."
-
-
-def _too_large(limit: int) -> Response:
-    return responses.error_response(errors.PayloadTooLarge(_too_large_message(limit)))
-
-
 #: FastAPI's answer to a body its JSON parser gave up on (nested ~1000 levels deep, an
 #: integer of more than 4300 digits), said so that the client knows what to fix.
 _FASTAPI_UNPARSABLE = "There was an error parsing the body"
@@ -125,6 +77,18 @@ _UNPARSABLE = (
     f"Request body refused: it is not JSON this server can read (nested more than "
     f"{jsonlimits.MAX_DEPTH} levels deep, or a number too long)."
 )
+
+
+#: What a request whose client left before sending its whole body is counted as (nginx's
+#: "client closed request"): not a 500 of ours, nor a 400 of the client's making.
+CLIENT_CLOSED = 499
+
+
+def _client_gone(request: Request) -> Response:
+    # Routine on a busy server, and nobody is left to read the answer: one line, at debug.
+    log.debug("client left before sending its body: %s %s", request.method, request.url.path)
+    body = responses.envelope("Client closed the request", CLIENT_CLOSED)
+    return responses.json(body, CLIENT_CLOSED)
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -143,8 +107,14 @@ def _install_error_handlers(app: FastAPI) -> None:
         message = f"Invalid request: {where}: {first['msg']}" if where else "Invalid request"
         return responses.json(responses.envelope(message, 422, {"errors": details}), 422)
 
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(request: Request, _: ClientDisconnect) -> Response:
+        return _client_gone(request)
+
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> Response:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if isinstance(exc.__cause__, ClientDisconnect):
+            return _client_gone(request)  # FastAPI's 400 for a body it could not read
         message = _UNPARSABLE if exc.detail == _FASTAPI_UNPARSABLE else str(exc.detail)
         return responses.json(responses.envelope(message, exc.status_code), exc.status_code)
 
@@ -170,6 +140,10 @@ def create_app(
         lifespan=_lifespan(settings, store, bus, agent_client, http),
         docs_url=None,
         redoc_url=None,
+        # FastAPI's own OpenTelemetry instrumentation, off: agentkeep reports through
+        # ``/metrics`` and its access log, and the check whether a provider is configured
+        # cost every request three environment lookups.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.metrics = Metrics(CollectorRegistry(), settings.metrics_multiprocess_dir)
@@ -177,7 +151,7 @@ def create_app(
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(session.CookieGuard, enabled=bool(settings.api_key_set))
     # Added after the body limit, so outside it: the plain task read skips the router.
-    app.add_middleware(TaskReadFastPath)
+    app.add_middleware(TaskReadFastPath, state=app.state)
     if settings.cors_origin_list:
         _install_cors(app, settings.cors_origin_list)
     # One answer for a NUL in a URL, whichever path serves it.
@@ -185,11 +159,18 @@ def create_app(
     # Outermost: every request is counted, the fast lane's and refused ones included.
     app.add_middleware(logs.RequestTelemetry, metrics=app.state.metrics, access=settings.access_log)
     _install_error_handlers(app)
-    # The forward ingress first: its paths must never be read as ``/agents/{agent_id}/…``.
+    # The probes first: nothing else is matched before them (none of their paths overlaps).
+    health.install(app)
+    # Then the forward ingress: its paths must never be read as ``/agents/{agent_id}/…``.
     app.include_router(forwarding.router, responses=wire.ERRORS)
-    for module in (health, agents, rpc, tasks, transitions, streams, messages, states, events):
-        declared = wire.RPC_RESPONSES if module is rpc else wire.ERRORS
-        app.include_router(module.router, responses=declared)
+    # Then the busiest first: a request is matched against every route before its own.
+    # Where two routers' paths overlap, the earlier one wins and the order below is the
+    # contract (tests/api/test_route_order.py): tasks before streams and retention (the
+    # ``/tasks/name/…`` reads), streams before workflows, agents before schedules and
+    # deployments (``/agents/name/…``).
+    app.include_router(rpc.router, responses=wire.RPC_RESPONSES)
+    for module in (transitions, tasks, streams, messages, states, events, agents):
+        app.include_router(module.router, responses=wire.ERRORS)
     for extra in (
         tracker,
         spans,
@@ -354,6 +335,8 @@ async def _start_streams(
 ) -> Fanout:
     """The per-process stream reader, and the outbox relay when this process runs workers."""
     fanout = Fanout(bus, queue_size=settings.sse_queue_size, viewers=metrics.sse_viewers)
+    # Before the relay's hook: a change is known to have ended its task before it is out.
+    lifecycle.on_commit(fanout.on_commit)
     fanout.start()
     stack.push_async_callback(fanout.close)
     if settings.background_workers:

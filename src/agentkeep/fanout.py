@@ -15,11 +15,16 @@ from typing import Any
 
 from agentkeep import background, errors
 from agentkeep.bus.base import Entry, EventBus, parse_id
+from agentkeep.domain import status
+from agentkeep.store.changes import Change
+from agentkeep.store.rows import TaskRow
 
 log = logging.getLogger(__name__)
 
 #: How long one blocking read may last before the loop refreshes its cursors anyway.
 READ_BLOCK_SECONDS = 5.0
+#: How many tasks this process ended it remembers (``Fanout.ended``), newest kept.
+ENDED_REMEMBERED = 10_000
 
 
 class ViewerTooSlow(Exception):
@@ -85,6 +90,20 @@ class Fanout:
         self._watching = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.closing = False
+        # Tasks this process moved to a final status, oldest first.
+        self._ended: dict[str, None] = {}
+
+    async def on_commit(self, row: TaskRow, _change: Change) -> None:
+        """The lifecycle's after-commit hook: remember the tasks this process ended."""
+        if row["status"] in status.FINAL:
+            self._ended[row["id"]] = None
+            if len(self._ended) > ENDED_REMEMBERED:
+                del self._ended[next(iter(self._ended))]
+
+    def ended(self, task_id: str) -> bool:
+        """Whether this process gave ``task_id`` a final status: its row is ended for good,
+        so a stream may believe a terminal update of it without reading the row."""
+        return task_id in self._ended
 
     def close_viewers(self) -> None:
         """Shutting down: end every open stream now, and any opened from here on."""

@@ -24,49 +24,60 @@ HEADER_TIMEOUT_SECONDS = 10.0
 
 
 class HeaderDeadlineProtocol(HttpToolsProtocol):
-    """``HttpToolsProtocol`` plus a deadline and a size bound for request headers."""
+    """``HttpToolsProtocol`` plus a deadline and a size bound for request headers.
+
+    One timer per connection, moved lazily: each request only notes when its headers are
+    due (``_due``), and the timer, when it fires, closes the connection if they are late
+    or sleeps until they are due. A timer armed and cancelled on every request cost more
+    than the rest of this class on a busy keep-alive connection.
+    """
 
     header_timeout: float = HEADER_TIMEOUT_SECONDS
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._header_deadline: asyncio.TimerHandle | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        #: When the awaited headers are due (loop time); None while none are awaited.
+        self._due: float | None = None
         self._header_bytes = 0
 
-    def _arm(self) -> None:
-        self._disarm()
+    def _await_headers(self) -> None:
         self._header_bytes = 0
-        self._header_deadline = self.loop.call_later(self.header_timeout, self._too_slow)
+        self._due = self.loop.time() + self.header_timeout
+        if self._timer is None:
+            self._timer = self.loop.call_at(self._due, self._check)
 
-    def _disarm(self) -> None:
-        if self._header_deadline is not None:
-            self._header_deadline.cancel()
-            self._header_deadline = None
-
-    def _too_slow(self) -> None:
-        self._header_deadline = None
-        if not self.transport.is_closing():
+    def _check(self) -> None:
+        self._timer = None
+        if self._due is None or self.transport.is_closing():
+            return  # a request is being served: the next idle spell arms the timer again
+        if self.loop.time() >= self._due:
             self.transport.close()
+        else:
+            self._timer = self.loop.call_at(self._due, self._check)
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._arm()
+        self._await_headers()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._disarm()
+        self._due = None
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        if self._header_deadline is not None:
+        if self._due is not None:
             self._header_bytes += len(data)
             if self._header_bytes > MAX_HEADER_BYTES:
-                self._disarm()
+                self._due = None
                 self.send_400_response("Request headers too large.")
                 return
         super().data_received(data)
 
     def on_headers_complete(self) -> None:
-        self._disarm()
+        self._due = None
         super().on_headers_complete()
 
     def on_response_complete(self) -> None:
@@ -74,4 +85,4 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
         # Idle again: the next request's headers get a fresh deadline (the keep-alive
         # timeout alone is cancelled by the first byte a trickling client sends).
         if not self.transport.is_closing():
-            self._arm()
+            self._await_headers()

@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
+from agentkeep.api import health
 from agentkeep.app import create_app
 from agentkeep.settings import Settings
 from agentkeep.store import SqlStore
@@ -79,6 +80,22 @@ async def test_health_routes(client: httpx.AsyncClient) -> None:
     assert (await client.get("/swagger")).status_code == 200
     assert (await client.get("/docs")).status_code == 200
     assert b"agentkeep_task_changes" in (await client.get("/metrics")).content
+
+
+async def test_healthz_answers_what_its_documented_endpoint_returns(
+    client: httpx.AsyncClient,
+) -> None:
+    # ``HealthzRoute`` answers as plain ASGI; the endpoint OpenAPI documents must agree.
+    r = await client.get("/healthz")
+    documented = await health.healthz()
+    assert (r.status_code, r.content) == (documented.status_code, documented.body)
+    assert sorted(r.headers.multi_items()) == sorted(
+        (k.decode(), v.decode()) for k, v in documented.raw_headers
+    )
+    spec = (await client.get("/openapi.json")).json()
+    schema = spec["paths"]["/healthz"]["get"]["responses"]["200"]["content"]
+    assert schema["application/json"]["schema"] == {"$ref": "#/components/schemas/Health"}
+    assert (await client.head("/healthz")).status_code == 405  # GET only, as before
 
 
 async def test_readyz_reports_a_dead_database() -> None:

@@ -9,6 +9,11 @@ import httpx
 import pytest
 from agentex.types import Task as ClientTask
 
+from agentkeep import keys
+from agentkeep.app import create_app
+from agentkeep.settings import Settings
+from tests.conftest import running_app
+
 
 async def test_get_by_id_and_name_with_etag(client: httpx.AsyncClient, task_factory: Any) -> None:
     task = await task_factory(name="get-me", params={"p": 1}, task_metadata={"team": "a"})
@@ -188,27 +193,57 @@ async def test_delete_by_id_and_name(client: httpx.AsyncClient, task_factory: An
     assert [h["to_status"] for h in history] == ["RUNNING", "COMPLETED", "DELETED"]
 
 
+def _answer(r: httpx.Response) -> tuple[int, bytes, list[tuple[str, str]]]:
+    """Status, body bytes and every header (in any order)."""
+    return r.status_code, r.content, sorted(r.headers.multi_items())
+
+
 async def test_fast_lane_answers_exactly_like_the_route(
     client: httpx.AsyncClient, task_factory: Any
 ) -> None:
     # A query string sends the read through the FastAPI route; without one the fast lane
-    # answers. Both must be byte-for-byte the same, found, missing or deleted.
+    # answers. Both must be byte-for-byte the same, headers included: found, missing or
+    # deleted.
     task = await task_factory(params={"p": [1, {"q": None}]}, task_metadata={"m": "ü"})
     await client.post(f"/tasks/{task['id']}/interrupt")
     for task_id in (task["id"], "missing-id"):
         fast = await client.get(f"/tasks/{task_id}")
         routed = await client.get(f"/tasks/{task_id}", params={"via": "route"})
-        assert (fast.status_code, fast.content) == (routed.status_code, routed.content)
-        assert fast.headers.get("etag") == routed.headers.get("etag")
-        assert fast.headers["content-type"] == routed.headers["content-type"]
+        assert _answer(fast) == _answer(routed)
     await client.delete(f"/tasks/{task['id']}")
     fast = await client.get(f"/tasks/{task['id']}")
     routed = await client.get(f"/tasks/{task['id']}", params={"via": "route"})
-    assert (
-        (fast.status_code, fast.json())
-        == (routed.status_code, routed.json())
-        == (
-            404,
-            {"message": f"Task {task['id']} not found", "code": 404, "data": None},
+    assert _answer(fast) == _answer(routed)
+    assert fast.json() == {"message": f"Task {task['id']} not found", "code": 404, "data": None}
+
+
+async def test_fast_lane_with_api_keys_answers_like_the_route(db_url: str, store: Any) -> None:
+    # With API keys configured the lane answers only callers the route would let read any
+    # task (a configured key, as header, bearer token or session cookie); everyone else
+    # gets the route's own answer (401), and so do agent keys.
+    settings = Settings(database_url=db_url, api_keys="ops:ops-secret-key")
+    async with running_app(create_app(settings, store=store)) as c:
+        ops = {"x-api-key": "ops-secret-key"}
+        agent = await c.post(
+            "/agents/register",
+            json={"name": "lane", "acp_url": "http://127.0.0.1:9", "acp_type": "sync"},
+            headers=ops,
         )
-    )
+        rpc = {"jsonrpc": "2.0", "id": 1, "method": "task/create", "params": {}}
+        created = await c.post(f"/agents/{agent.json()['id']}/rpc", json=rpc, headers=ops)
+        task_id = created.json()["result"]["id"]
+        allowed = [
+            ops,
+            {"authorization": "Bearer ops-secret-key"},
+            {"cookie": f"{keys.SESSION_COOKIE}=ops-secret-key"},
+        ]
+        refused: list[dict[str, str]] = [{"x-api-key": "wrong"}, {}]
+        agent_key = {"x-agent-api-key": agent.json()["agent_api_key"]}
+        for headers in [*allowed, *refused, agent_key]:
+            fast = await c.get(f"/tasks/{task_id}", headers=headers)
+            routed = await c.get(f"/tasks/{task_id}", params={"via": "route"}, headers=headers)
+            assert _answer(fast) == _answer(routed), headers
+            if headers in allowed:
+                assert fast.status_code == 200 and fast.json()["id"] == task_id
+            elif headers in refused:
+                assert fast.status_code == 401

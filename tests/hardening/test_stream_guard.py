@@ -1,6 +1,9 @@
 """The stream trusts the task row, not the bus: a forged terminal ``task_updated`` (anything
 that can XADD to ``task:{id}`` can write one) does not close viewers' streams, and a raw
-CR in an entry never splits an SSE frame. Every database, every bus."""
+CR in an entry never splits an SSE frame. Every database, every bus.
+
+Without reading the row, a stream believes only what this process committed itself: a
+final status (one no move leaves), which the row then has for good."""
 
 from __future__ import annotations
 
@@ -12,8 +15,11 @@ import pytest
 from agentkeep import sse
 from agentkeep.app import create_app
 from agentkeep.bus.base import EventBus
+from agentkeep.domain import status
+from agentkeep.domain.status import TaskStatus
 from agentkeep.settings import Settings
 from agentkeep.store import SqlStore
+from tests.conftest import running_app
 from tests.streaming_kit import make_task, open_stream, publish, serve_in_process
 
 
@@ -44,6 +50,32 @@ async def test_a_forged_terminal_update_does_not_end_the_stream(
     assert [
         (f.data["task"]["status"], f.data["task"]["status_reason"]) for f in rest if f.data
     ] == [("COMPLETED", "real")]
+
+
+async def test_only_endings_this_process_committed_are_believed_without_a_read(
+    settings: Settings, store: SqlStore, bus: EventBus
+) -> None:
+    app = create_app(settings, store=store, bus=bus)
+    async with running_app(app) as c:
+        done, failed, forged = [await make_task(c) for _ in range(3)]
+        await c.post(f"/tasks/{done['id']}/complete")
+        await c.post(f"/tasks/{failed['id']}/fail")  # may be resumed: the row decides
+        claim = {"type": "task_updated", "task": {**forged, "status": "COMPLETED", "version": 2}}
+        await bus.publish(forged["id"], claim)
+        fanout = app.state.fanout
+        assert [fanout.ended(t["id"]) for t in (done, failed, forged)] == [True, False, False]
+
+
+def test_a_final_status_is_never_left() -> None:
+    assert status.FINAL == {
+        TaskStatus.COMPLETED,
+        TaskStatus.CANCELED,
+        TaskStatus.TERMINATED,
+        TaskStatus.TIMED_OUT,
+        TaskStatus.DELETED,
+    }
+    for target, sources in status.ALLOWED_SOURCES.items():
+        assert not sources & status.FINAL or target in status.FINAL, target
 
 
 async def test_a_raw_cr_in_an_entry_stays_inside_its_frame(

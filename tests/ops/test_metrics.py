@@ -6,8 +6,10 @@ import asyncio
 from typing import Any
 
 import httpx
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from agentkeep import metrics
 from agentkeep.app import create_app
 from agentkeep.settings import Settings
 from agentkeep.store import SqlStore
@@ -42,6 +44,39 @@ async def test_requests_are_counted_by_route_template_and_status(
     assert samples[(count, stray)] == 1
     histogram = ("agentkeep_http_request_duration_seconds_count", by_id[:2])
     assert samples[histogram] == 3
+
+
+def test_request_stats_expose_what_prometheus_client_would() -> None:
+    # One server process counts requests in plain Python (``RequestStats``); the exposition
+    # must be the one of prometheus-client's Counter and Histogram, bucket edges included.
+    reference, ours = CollectorRegistry(), CollectorRegistry()
+    counter = Counter(*metrics.REQUESTS, registry=reference)
+    histogram = Histogram(*metrics.LATENCY, registry=reference)
+    stats = metrics.RequestStats()
+    ours.register(stats)
+    observed = [
+        ("GET", "/healthz", 200, 0.0),
+        ("GET", "/healthz", 200, 0.005),
+        ("GET", "/t/{id}", 404, 0.1),
+        ("POST", "/tasks/{task_id}/complete", 200, 0.0051),
+        ("GET", "/t/{id}", 200, 10.0),
+        ("GET", "/t/{id}", 200, 42.0),
+    ]
+    for method, route, status, seconds in observed:
+        counter.labels(method, route, str(status)).inc()
+        histogram.labels(method, route).observe(seconds)
+        stats.observe(method, route, status, seconds)
+
+    def text(registry: CollectorRegistry) -> str:
+        # ``_created`` is a timestamp: its presence and labels are compared, not its value.
+        lines = generate_latest(registry).decode().splitlines()
+        return "\n".join(line.rsplit(" ", 1)[0] if "_created{" in line else line for line in lines)
+
+    assert text(ours) == text(reference)
+    # Buckets count every observation up to their edge, inclusive; beyond the last, +Inf.
+    edge = 'agentkeep_http_request_duration_seconds_bucket{le="%s",method="GET",route="/t/{id}"}'
+    lines = text(ours).splitlines()
+    assert f"{edge % '10.0'} 2.0" in lines and f"{edge % '+Inf'} 3.0" in lines
 
 
 async def test_changes_are_counted_by_new_status(

@@ -11,6 +11,7 @@ Every other request, including agent-key callers (whose reach depends on the tas
 from __future__ import annotations
 
 import orjson
+from starlette.datastructures import State
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -25,21 +26,21 @@ ROUTE = "/tasks/{task_id}"
 
 
 class TaskReadFastPath:
-    def __init__(self, app: ASGIApp) -> None:
+    """``state`` is the app's: the store and settings are read from it per request (the
+    lifespan fills it after the middleware is built)."""
+
+    def __init__(self, app: ASGIApp, state: State) -> None:
         self.app = app
+        self.state = state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         task_id = _plain_task_get(scope)
-        if task_id is None:
+        if task_id is None or not self._unrestricted(scope):
             await self.app(scope, receive, send)
             return
         scope[ROUTE_KEY] = ROUTE
-        request = Request(scope, receive)
-        if not _unrestricted(request):
-            await self.app(scope, receive, send)
-            return
         try:
-            row = live.task(await deps.store_of(request).get_task(task_id), task_id)
+            row = live.task(await self.state.store.get_task(task_id), task_id)
         except errors.AgentkeepError as exc:
             await responses.error_response(exc)(scope, receive, send)
             return
@@ -58,6 +59,20 @@ class TaskReadFastPath:
         )
         await send({"type": "http.response.body", "body": body})
 
+    def _unrestricted(self, scope: Scope) -> bool:
+        """Whether the caller may read any task: what ``get_principal`` + ``TaskAccess``
+        decide.
+
+        Agent keys are left to the route (their reach is per task, and an unknown one is
+        401). Without API keys configured, the headers are scanned once and no ``Request``
+        is built.
+        """
+        for name, _ in scope["headers"]:
+            if name == b"x-agent-api-key":
+                return False
+        api_keys = self.state.settings.api_key_set
+        return not api_keys or api_keys.name_of(deps.api_key_of(Request(scope))) is not None
+
 
 def _plain_task_get(scope: Scope) -> str | None:
     """The id of a ``GET /tasks/{id}`` without query string, else None."""
@@ -70,14 +85,3 @@ def _plain_task_get(scope: Scope) -> str | None:
     if not task_id or "/" in task_id:
         return None
     return task_id
-
-
-def _unrestricted(request: Request) -> bool:
-    """Whether the caller may read any task: what ``get_principal`` + ``TaskAccess`` decide.
-
-    Agent keys are left to the route (their reach is per task, and an unknown one is 401).
-    """
-    if "x-agent-api-key" in request.headers:
-        return False
-    api_keys = deps.settings_of(request).api_key_set
-    return not api_keys or api_keys.name_of(deps.api_key_of(request)) is not None

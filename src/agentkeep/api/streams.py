@@ -88,7 +88,10 @@ class StreamSession:
         return sse.frame(entry.data, entry.id if self.with_ids else None)
 
     async def _really_ended(self) -> bool:
-        """Whether the task row is terminal (or gone): one read by primary key."""
+        """Whether the task row is terminal (or gone): known at once when this process
+        ended the task (no read on the path of the frame), else one read by primary key."""
+        if self.fanout.ended(self.task_id):
+            return True
         row = await self.store.get_task(self.task_id)
         return row is None or status.is_terminal(row["status"])
 

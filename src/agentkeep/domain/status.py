@@ -38,6 +38,24 @@ ALLOWED_SOURCES: dict[TaskStatus, frozenset[TaskStatus]] = {
     TaskStatus.DELETED: frozenset(TaskStatus) - {TaskStatus.DELETED},
 }
 
+
+def _final() -> frozenset[TaskStatus]:
+    """Terminal statuses from which no sequence of moves leads out of the terminal ones."""
+    final = set(TERMINAL)
+    while leaving := {
+        s
+        for s in final
+        for t, sources in ALLOWED_SOURCES.items()
+        if s in sources and t not in final
+    }:
+        final -= leaving
+    return frozenset(final)
+
+
+#: Once a task has one of these it stays ended (FAILED is not one: an agent error may be
+#: resumed by the next turn).
+FINAL: frozenset[TaskStatus] = _final()
+
 #: Statuses that refuse new turns (``message/send``, ``event/send``).
 CLOSED_TO_TURNS: frozenset[TaskStatus] = TERMINAL - {TaskStatus.FAILED}
 

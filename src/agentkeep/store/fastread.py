@@ -49,6 +49,13 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         )
 
 
+async def _keep_session(_conn: asyncpg.Connection) -> None:
+    """The pool's reset on release: nothing to undo. These connections only run single
+    SELECTs outside transactions (no SET, LISTEN, cursor or advisory lock), and asyncpg's
+    default reset (``RESET ALL``, ``UNLISTEN *``, …) was a second round trip per lookup.
+    asyncpg still rolls back a transaction left open on a released connection."""
+
+
 class FastReader:
     """A lazily opened asyncpg pool for single-row lookups."""
 
@@ -70,6 +77,7 @@ class FastReader:
                         min_size=0,
                         max_size=self._max_size,
                         init=_init_connection,
+                        reset=_keep_session,
                         **asyncpg_timeouts(self._timeouts),
                     )
         return self._pool
