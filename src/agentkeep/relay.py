@@ -344,8 +344,7 @@ class Relay:
         self._task = asyncio.create_task(self.run(), name="agentkeep-relay")
 
     async def run(self) -> None:
-        """Relay until ``stop``: on every wake-up and every ``poll_seconds``; back off on
-        failure."""
+        """Relay until ``stop``: on each wake-up and each ``poll_seconds``; back off on failure."""
         backoff = MIN_BACKOFF_SECONDS
         while not self._stopping.is_set():
             # Cleared before the pass: a change committed during it wakes the next one.
@@ -386,9 +385,10 @@ class Relay:
         await background.idle(self._wake, until - asyncio.get_running_loop().time())
 
     async def _last_pass(self) -> None:
-        # Best effort on the way out: anything left is still in the outbox for the next run.
+        # Best effort, in either mode (never run yet: drain): the rest stays in the outbox.
         try:
-            await self.flush()
+            await self.step()
+            await self.settle()
         except Exception as exc:
             log.warning("outbox relay: last pass failed (%s); rows stay in the outbox", exc)
 

@@ -114,9 +114,12 @@ class ChangesMixin(SqlBase):
     async def _create_sqlite(
         self, values: dict[str, Any], agent_id: str, change: Change
     ) -> dict[str, Any] | None:
+        stmt = self.statement(
+            "create_sqlite",
+            lambda: self.insert(tasks).on_conflict_do_nothing().returning(*tasks.c),
+        )
         async with self.write() as conn:
-            stmt = self.insert(tasks).values(values).on_conflict_do_nothing().returning(tasks)
-            inserted = (await conn.execute(stmt)).first()
+            inserted = (await conn.execute(stmt, values)).first()
             if inserted is None:
                 return None
             row = row_dict(inserted)
@@ -125,21 +128,23 @@ class ChangesMixin(SqlBase):
             return row
 
     async def _link(self, conn: AsyncConnection, task_id: str, agent_id: str, now: Any) -> None:
-        await conn.execute(
-            self.insert(task_agents)
-            .values(task_id=task_id, agent_id=agent_id, created_at=now)
-            .on_conflict_do_nothing()
+        link, tracker = self.statement(
+            "link",
+            lambda: (
+                self.insert(task_agents).on_conflict_do_nothing(),
+                self.insert(trackers).on_conflict_do_nothing(),
+            ),
         )
+        await conn.execute(link, {"task_id": task_id, "agent_id": agent_id, "created_at": now})
         await conn.execute(
-            self.insert(trackers)
-            .values(
-                id=models.new_id(),
-                agent_id=agent_id,
-                task_id=task_id,
-                created_at=now,
-                updated_at=now,
-            )
-            .on_conflict_do_nothing()
+            tracker,
+            {
+                "id": models.new_id(),
+                "agent_id": agent_id,
+                "task_id": task_id,
+                "created_at": now,
+                "updated_at": now,
+            },
         )
 
     async def link_task_agent(self, task_id: str, agent_id: str) -> None:
@@ -336,31 +341,36 @@ def _transition_statement(
     return select(upd, select(box.c.id).scalar_subquery().label("outbox_id")).add_cte(hist)
 
 
+# Built once: constructing a statement costs more CPU than executing it.
+_HISTORY_INSERT = task_history.insert()
+_OUTBOX_INSERT = outbox.insert().returning(outbox.c.id)
+
+
 async def _insert_history(
     conn: AsyncConnection, row: Mapping[str, Any], from_status: str | None, change: Change
 ) -> None:
     await conn.execute(
-        task_history.insert().values(
-            task_id=row["id"],
-            from_status=from_status,
-            to_status=row["status"],
-            reason=row["status_reason"],
-            actor=row["status_actor"],
-            request_id=change.request_id,
-            created_at=row["updated_at"],
-        )
+        _HISTORY_INSERT,
+        {
+            "task_id": row["id"],
+            "from_status": from_status,
+            "to_status": row["status"],
+            "reason": row["status_reason"],
+            "actor": row["status_actor"],
+            "request_id": change.request_id,
+            "created_at": row["updated_at"],
+        },
     )
 
 
 async def _insert_outbox(conn: AsyncConnection, row: Mapping[str, Any]) -> int:
     r = await conn.execute(
-        outbox.insert()
-        .values(
-            task_id=row["id"],
-            version=row["version"],
-            payload=outbox_payload(row),
-            created_at=row["updated_at"],
-        )
-        .returning(outbox.c.id)
+        _OUTBOX_INSERT,
+        {
+            "task_id": row["id"],
+            "version": row["version"],
+            "payload": outbox_payload(row),
+            "created_at": row["updated_at"],
+        },
     )
     return int(r.scalar_one())

@@ -136,13 +136,9 @@ class IdempotencyMixin(SqlBase):
             )
 
     async def get_idempotency_record(self, scope_hash: str) -> dict[str, Any] | None:
-        async with self.read() as conn:
-            r = (
-                await conn.execute(
-                    select(idempotency_keys).where(idempotency_keys.c.scope_hash == scope_hash)
-                )
-            ).first()
-        return dict(r._mapping) if r else None
+        return await self.lookup(
+            select(idempotency_keys).where(idempotency_keys.c.scope_hash == scope_hash)
+        )
 
     async def finish_idempotency_key(
         self, scope_hash: str, owner: str, status_code: int, body: str

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Hashable
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Table, text
 from sqlalchemy.dialects import postgresql, sqlite
@@ -40,9 +40,9 @@ class SqlBase:
         #: What agent keys are derived from (``agentkeep.keys``); every process needs the same.
         self.agent_key_secret = agent_key_secret
         timeouts = timeouts or engine_mod.Timeouts()
-        self._write_engine, self._read_engine = engine_mod.make_engines(
-            url, pool_size=pool_size, timeouts=timeouts
-        )
+        engines = engine_mod.make_engines(url, pool_size=pool_size, timeouts=timeouts)
+        self._write_engine, self._read_engine = engines.write, engines.read
+        self._inline = engines.inline
         self.dialect = self._write_engine.dialect.name
         # Hot-path statements, built once: constructing Core statements (CTEs especially)
         # costs more CPU than executing them.
@@ -73,6 +73,8 @@ class SqlBase:
         await self._write_engine.dispose()
         if self._read_engine is not self._write_engine:
             await self._read_engine.dispose()
+        if self._inline is not None:
+            self._inline.dispose()
 
     @contextlib.asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
@@ -80,6 +82,11 @@ class SqlBase:
         lock = self._write_lock or contextlib.nullcontext()
         async with lock:
             with dberrors.translated():
+                if self._inline is not None:
+                    async with self._inline.transaction() as inline:
+                        # It answers ``execute``, all that store code calls on a connection.
+                        yield cast(AsyncConnection, inline)
+                    return
                 async with self._write_engine.begin() as conn:
                     yield conn
 
@@ -99,6 +106,17 @@ class SqlBase:
         with dberrors.translated():
             async with self._read_engine.connect() as conn:
                 yield conn
+
+    async def lookup(self, statement: Any, parameters: Any = None) -> dict[str, Any] | None:
+        """The one row a read by key finds (inline on SQLite, so never a scan: the event
+        loop waits while it runs), or None."""
+        with dberrors.translated():
+            if self._inline is not None:
+                r = await self._inline.first(statement, parameters)
+            else:
+                async with self._read_engine.connect() as conn:
+                    r = (await conn.execute(statement, parameters)).first()
+        return row_dict(r) if r else None
 
     def insert(self, table: Table) -> Any:
         """A dialect ``INSERT`` that supports ``on_conflict_do_nothing``."""
