@@ -8,6 +8,7 @@ import shutil
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -51,18 +52,23 @@ async def _agent(store: SqlStore) -> str:
     return str(agent["id"])
 
 
-async def test_a_write_waits_for_another_writer_while_the_loop_serves_lookups(
-    store: SqlStore, other_process: sqlite3.Connection
-) -> None:
-    agent_id = await _agent(store)
-    first, _ = await store.create_task(
+async def _task(store: SqlStore, agent_id: str, name: str | None = None) -> dict[str, Any]:
+    row, created = await store.create_task(
         agent_id=agent_id,
-        name=None,
+        name=name,
         params=None,
         task_metadata=None,
         deadline_at=None,
         change=CHANGE,
     )
+    assert created
+    return row
+
+
+async def test_a_write_waits_for_another_writer_while_the_loop_serves_lookups(
+    store: SqlStore, other_process: sqlite3.Connection
+) -> None:
+    first = await _task(store, await _agent(store))
     other_process.execute("BEGIN IMMEDIATE")
     waiting = asyncio.create_task(
         store.transition(
@@ -115,12 +121,5 @@ async def test_a_failed_block_rolls_back_and_the_next_write_commits(store: SqlSt
             await conn.execute(text("DELETE FROM agents"))
             raise RuntimeError("abandon")
     assert await store.get_agent(agent_id) is not None
-    row, created = await store.create_task(
-        agent_id=agent_id,
-        name="after",
-        params=None,
-        task_metadata=None,
-        deadline_at=None,
-        change=CHANGE,
-    )
-    assert created and await store.get_task_by_name("after") == row
+    row = await _task(store, agent_id, "after")
+    assert await store.get_task_by_name("after") == row
