@@ -125,5 +125,6 @@ class SqlBase:
         return sqlite.insert(table)
 
     async def ping(self) -> None:
-        async with self.read() as conn:
-            await conn.execute(text("SELECT 1"))
+        # Inline on SQLite: a busy loop delays aiosqlite's threads by seconds, which the
+        # watchdog and readiness would report as a database outage.
+        await self.lookup(text("SELECT 1"))
