@@ -3,10 +3,11 @@
 A change is one compare-and-set, ``UPDATE … WHERE id AND status IN (sources) RETURNING``,
 never a read before the write. On PostgreSQL the update, its history row and its outbox
 row are a single statement (data-modifying CTEs): one round trip, atomic without BEGIN or
-COMMIT. SQLite cannot put DML in a CTE, so there the same rows are written by three
-statements in one short IMMEDIATE transaction. A change made under an ``Idempotency-Key``
-also stores the request's answer in its transaction (``store.idempotency``), so on
-PostgreSQL it runs inside BEGIN/COMMIT too.
+COMMIT, run straight through asyncpg (``store.fastread``) like task creation. SQLite cannot
+put DML in a CTE, so there the same rows are written by three statements in one short
+IMMEDIATE transaction. A change made under an ``Idempotency-Key`` also stores the request's
+answer in its transaction (``store.idempotency``), so on PostgreSQL it runs inside
+BEGIN/COMMIT too, through SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -107,9 +108,8 @@ class ChangesMixin(SqlBase):
             "tracker_id": models.new_id(),
             "request_id": change.request_id,
         }
-        async with self.single() as conn:
-            r = (await conn.execute(self.statement("create", _create_statement), params)).first()
-        return row_dict(r) if r else None
+        assert self.fast_reader is not None
+        return await self.fast_reader.row(self.compiled("create", _create_statement), params)
 
     async def _create_sqlite(
         self, values: dict[str, Any], agent_id: str, change: Change
@@ -173,9 +173,10 @@ class ChangesMixin(SqlBase):
             failed_by is not None,
             expected_version is not None,
         )
-        stmt = self.statement(
-            key, lambda: _transition_statement(*key[1:], pg=self.dialect == "postgresql")
-        )
+
+        def build() -> Any:
+            return _transition_statement(*key[1:], pg=self.dialect == "postgresql")
+
         params = {
             "task_id": task_id,
             "to_status": to,
@@ -186,13 +187,11 @@ class ChangesMixin(SqlBase):
             "expected_version": expected_version,
             "request_id": change.request_id,
         }
-        if self.dialect == "postgresql" and pending_claim() is None:
-            async with self.single() as conn:
-                r = (await conn.execute(stmt, params)).first()
-            return row_dict(r) if r else None
+        if self.fast_reader is not None and pending_claim() is None:
+            return await self.fast_reader.row(self.compiled(key, build), params)
         # With an Idempotency-Key, its answer commits in the same transaction as the change.
         async with self.write() as conn:
-            r = (await conn.execute(stmt, params)).first()
+            r = (await conn.execute(self.statement(key, build), params)).first()
             if r is None:
                 return None
             row = row_dict(r)
@@ -311,7 +310,11 @@ def _transition_statement(
 ) -> Any:
     """The compare-and-set; on Postgres with its history and outbox rows in one statement."""
     failed_status = status.TaskStatus.FAILED
-    status_ok: Any = tasks.c.status.in_(sorted(s for s in sources if s != failed_status))
+    # Each source a bound literal, not one expanding parameter: the statement is built once
+    # per set of sources, so nothing is left to render at each execution.
+    status_ok: Any = tasks.c.status.in_(
+        [literal(s, String) for s in sorted(sources) if s != failed_status]
+    )
     if failed_status in sources:
         failed = tasks.c.status == failed_status
         if narrow_failed:

@@ -63,6 +63,13 @@ class SqlBase:
             stmt = self._statements[key] = build()
         return stmt
 
+    def compiled(self, key: Hashable, build: Callable[[], Any]) -> fastread.Compiled:
+        """The statement cached under ``key``, compiled once for ``fast_reader``."""
+        return self.statement(
+            ("asyncpg", key),
+            lambda: fastread.Compiled.of(self.statement(key, build), self._write_engine.dialect),
+        )
+
     @property
     def engine(self) -> AsyncEngine:
         return self._write_engine
