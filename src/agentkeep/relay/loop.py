@@ -42,9 +42,10 @@ class Relay(FastPathMixin):
         await background.idle(self._wake, until - asyncio.get_running_loop().time())
 
     async def _last_pass(self) -> None:
-        # Best effort on the way out: anything left is still in the outbox for the next run.
+        # Best effort, in either mode (never run yet: drain): the rest stays in the outbox.
         try:
-            await self.flush()
+            await self.step()
+            await self.settle()
         except Exception as exc:
             log.warning("outbox relay: last pass failed (%s); rows stay in the outbox", exc)
 

@@ -101,9 +101,7 @@ class AgentKeysMixin(SqlBase):
             .join(agent_keys, agent_keys.c.agent_id == agents.c.id)
             .where(agent_keys.c.key_hash == digest, agents.c.status != AgentStatus.DELETED.value)
         )
-        async with self.read() as conn:
-            r = (await conn.execute(stmt)).first()
-        return row_as(AgentRow, r) if r else None
+        return await self.lookup(AgentRow, stmt)
 
     async def drop_keys(self, conn: AsyncConnection, agent_id: str) -> None:
         """Revoke the agent's key inside the caller's transaction (agent deletion)."""

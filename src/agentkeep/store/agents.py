@@ -173,9 +173,7 @@ class AgentsMixin(AgentKeysMixin, RegistrationsMixin):
             ("agent_by", column.name),
             lambda: select(agents).where(column == bindparam("value", type_=String)),
         )
-        async with self.read() as conn:
-            r = (await conn.execute(stmt, {"value": value})).first()
-        return row_as(AgentRow, r) if r else None
+        return await self.lookup(AgentRow, stmt, {"value": value})
 
     async def list_agents(self, q: AgentQuery, page: Page) -> list[AgentRow]:
         stmt = select(agents).where(agents.c.status != AgentStatus.DELETED.value)

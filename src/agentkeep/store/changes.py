@@ -3,10 +3,11 @@
 A change is one compare-and-set, ``UPDATE … WHERE id AND status IN (sources) RETURNING``,
 never a read before the write. On PostgreSQL the update, its history row and its outbox
 row are a single statement (data-modifying CTEs): one round trip, atomic without BEGIN or
-COMMIT. SQLite cannot put DML in a CTE, so there the same rows are written by three
-statements in one short IMMEDIATE transaction. A change made under an ``Idempotency-Key``
-also stores the request's answer in its transaction (``store.idempotency``), so on
-PostgreSQL it runs inside BEGIN/COMMIT too.
+COMMIT, run straight through asyncpg (``store.fastread``) like task creation. SQLite cannot
+put DML in a CTE, so there the same rows are written by three statements in one short
+IMMEDIATE transaction. A change made under an ``Idempotency-Key`` also stores the request's
+answer in its transaction (``store.idempotency``), so on PostgreSQL it runs inside
+BEGIN/COMMIT too, through SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -108,16 +109,20 @@ class ChangesMixin(SqlBase):
             "tracker_id": models.new_id(),
             "request_id": change.request_id,
         }
-        async with self.single() as conn:
-            r = (await conn.execute(self.statement("create", _create_statement), params)).first()
-        return row_as(TaskRow, r) if r else None
+        assert self.fast_reader is not None
+        return await self.fast_reader.row(
+            TaskRow, self.compiled("create", _create_statement), params
+        )
 
     async def _create_sqlite(
         self, values: dict[str, Any], agent_id: str, change: Change
     ) -> TaskRow | None:
+        stmt = self.statement(
+            "create_sqlite",
+            lambda: self.insert(tasks).on_conflict_do_nothing().returning(*tasks.c),
+        )
         async with self.write() as conn:
-            stmt = self.insert(tasks).values(values).on_conflict_do_nothing().returning(tasks)
-            inserted = (await conn.execute(stmt)).first()
+            inserted = (await conn.execute(stmt, values)).first()
             if inserted is None:
                 return None
             row = row_as(TaskRow, inserted)
@@ -126,21 +131,23 @@ class ChangesMixin(SqlBase):
             return row
 
     async def _link(self, conn: AsyncConnection, task_id: str, agent_id: str, now: Any) -> None:
-        await conn.execute(
-            self.insert(task_agents)
-            .values(task_id=task_id, agent_id=agent_id, created_at=now)
-            .on_conflict_do_nothing()
+        link, tracker = self.statement(
+            "link",
+            lambda: (
+                self.insert(task_agents).on_conflict_do_nothing(),
+                self.insert(trackers).on_conflict_do_nothing(),
+            ),
         )
+        await conn.execute(link, {"task_id": task_id, "agent_id": agent_id, "created_at": now})
         await conn.execute(
-            self.insert(trackers)
-            .values(
-                id=models.new_id(),
-                agent_id=agent_id,
-                task_id=task_id,
-                created_at=now,
-                updated_at=now,
-            )
-            .on_conflict_do_nothing()
+            tracker,
+            {
+                "id": models.new_id(),
+                "agent_id": agent_id,
+                "task_id": task_id,
+                "created_at": now,
+                "updated_at": now,
+            },
         )
 
     async def link_task_agent(self, task_id: str, agent_id: str) -> None:
@@ -169,9 +176,10 @@ class ChangesMixin(SqlBase):
             failed_by is not None,
             expected_version is not None,
         )
-        stmt = self.statement(
-            key, lambda: _transition_statement(*key[1:], pg=self.dialect == "postgresql")
-        )
+
+        def build() -> Any:
+            return _transition_statement(*key[1:], pg=self.dialect == "postgresql")
+
         params = {
             "task_id": task_id,
             "to_status": to,
@@ -182,13 +190,11 @@ class ChangesMixin(SqlBase):
             "expected_version": expected_version,
             "request_id": change.request_id,
         }
-        if self.dialect == "postgresql" and pending_claim() is None:
-            async with self.single() as conn:
-                r = (await conn.execute(stmt, params)).first()
-            return row_as(TaskRow, r) if r else None
+        if self.fast_reader is not None and pending_claim() is None:
+            return await self.fast_reader.row(TaskRow, self.compiled(key, build), params)
         # With an Idempotency-Key, its answer commits in the same transaction as the change.
         async with self.write() as conn:
-            r = (await conn.execute(stmt, params)).first()
+            r = (await conn.execute(self.statement(key, build), params)).first()
             if r is None:
                 return None
             row = row_as(TaskRow, r)
@@ -306,7 +312,11 @@ def _transition_statement(
 ) -> Any:
     """The compare-and-set; on Postgres with its history and outbox rows in one statement."""
     failed_status = status.TaskStatus.FAILED
-    status_ok: Any = tasks.c.status.in_(sorted(s for s in sources if s != failed_status))
+    # Each source a bound literal, not one expanding parameter: the statement is built once
+    # per set of sources, so nothing is left to render at each execution.
+    status_ok: Any = tasks.c.status.in_(
+        [literal(s, String) for s in sorted(sources) if s != failed_status]
+    )
     if failed_status in sources:
         failed = tasks.c.status == failed_status
         if narrow_failed:
@@ -336,31 +346,36 @@ def _transition_statement(
     return select(upd, select(box.c.id).scalar_subquery().label("outbox_id")).add_cte(hist)
 
 
+# Built once: constructing a statement costs more CPU than executing it.
+_HISTORY_INSERT = task_history.insert()
+_OUTBOX_INSERT = outbox.insert().returning(outbox.c.id)
+
+
 async def _insert_history(
     conn: AsyncConnection, row: TaskRow, from_status: str | None, change: Change
 ) -> None:
     await conn.execute(
-        task_history.insert().values(
-            task_id=row["id"],
-            from_status=from_status,
-            to_status=row["status"],
-            reason=row["status_reason"],
-            actor=row["status_actor"],
-            request_id=change.request_id,
-            created_at=row["updated_at"],
-        )
+        _HISTORY_INSERT,
+        {
+            "task_id": row["id"],
+            "from_status": from_status,
+            "to_status": row["status"],
+            "reason": row["status_reason"],
+            "actor": row["status_actor"],
+            "request_id": change.request_id,
+            "created_at": row["updated_at"],
+        },
     )
 
 
 async def _insert_outbox(conn: AsyncConnection, row: TaskRow) -> int:
     r = await conn.execute(
-        outbox.insert()
-        .values(
-            task_id=row["id"],
-            version=row["version"],
-            payload=outbox_payload(row),
-            created_at=row["updated_at"],
-        )
-        .returning(outbox.c.id)
+        _OUTBOX_INSERT,
+        {
+            "task_id": row["id"],
+            "version": row["version"],
+            "payload": outbox_payload(row),
+            "created_at": row["updated_at"],
+        },
     )
     return int(r.scalar_one())

@@ -2,8 +2,10 @@
 
 SQLite gets WAL (readers never block the writer), a busy timeout for other processes (the
 CLI, a migration) and write transactions that begin IMMEDIATE, so a write never upgrades a
-read lock half-way and dies with SQLITE_BUSY. Reads run in autocommit on both databases:
-one statement, no BEGIN/ROLLBACK round trips on the hot path.
+read lock half-way and dies with SQLITE_BUSY. The store's own write transactions and
+lookups by key run on the event loop's thread (``store.inline``): they take microseconds,
+less than a round trip to aiosqlite's worker threads, which keep the scans. Reads run in
+autocommit on both databases: one statement, no BEGIN/ROLLBACK round trips on the hot path.
 
 Every wait on the database is bounded (``Timeouts``): connecting, each command (client
 side, so a frozen or partitioned server cannot stall a request), each statement (server
@@ -18,14 +20,28 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import event
+from sqlalchemy import Engine, event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from agentkeep.store import jsonmatch
+from agentkeep.store.inline import InlineSQLite
 
 #: SQLite ≥ 3.35 is needed for ``UPDATE … RETURNING``.
 MIN_SQLITE = (3, 35, 0)
 MIN_BUSY_TIMEOUT_SECONDS = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class Engines:
+    """The engines of one store: what each kind of work runs on."""
+
+    #: Write transactions (``IMMEDIATE`` on SQLite, where the store itself writes inline and
+    #: this engine serves ``SqlBase.engine``'s other users).
+    write: AsyncEngine
+    #: Autocommit reads, scans included.
+    read: AsyncEngine
+    #: SQLite: write transactions and lookups by key on the event loop's thread.
+    inline: InlineSQLite | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +68,8 @@ def check_sqlite_version() -> None:
         )
 
 
-def _setup_sqlite(engine: AsyncEngine, *, immediate: bool, busy_timeout: float) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
+def _setup_sqlite(engine: Engine, *, immediate: bool, busy_timeout: float) -> None:
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control away from the driver so that BEGIN is ours to emit.
         dbapi_connection.isolation_level = None
@@ -68,15 +84,13 @@ def _setup_sqlite(engine: AsyncEngine, *, immediate: bool, busy_timeout: float) 
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
-        dbapi_connection.run_async(
-            lambda conn: conn.create_function(
-                jsonmatch.SQLITE_FUNCTION, 2, jsonmatch.sqlite_contains, deterministic=True
-            )
+        dbapi_connection.create_function(
+            jsonmatch.SQLITE_FUNCTION, 2, jsonmatch.sqlite_contains, deterministic=True
         )
 
     if immediate:
 
-        @event.listens_for(engine.sync_engine, "begin")
+        @event.listens_for(engine, "begin")
         def _on_begin(conn: Any) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
@@ -90,21 +104,23 @@ def asyncpg_timeouts(timeouts: Timeouts) -> dict[str, Any]:
     }
 
 
-def make_engines(
-    url: str, *, pool_size: int = 10, timeouts: Timeouts | None = None
-) -> tuple[AsyncEngine, AsyncEngine]:
-    """Return ``(write_engine, read_engine)`` for ``url``."""
+def make_engines(url: str, *, pool_size: int = 10, timeouts: Timeouts | None = None) -> Engines:
+    """The engines for ``url``."""
     timeouts = timeouts or Timeouts()
     if url.startswith("sqlite"):
         check_sqlite_version()
         common = {"pool_timeout": timeouts.command, **_engine_kwargs()}
-        write = create_async_engine(url, pool_size=1, max_overflow=0, **common)
-        read = create_async_engine(url, pool_size=pool_size, **common)
         # At least 5 s: a migration or the CLI may hold the write lock that long.
         busy = max(timeouts.command, MIN_BUSY_TIMEOUT_SECONDS)
-        _setup_sqlite(write, immediate=True, busy_timeout=busy)
-        _setup_sqlite(read, immediate=False, busy_timeout=busy)
-        return write, read
+        write = create_async_engine(url, pool_size=1, max_overflow=0, **common)
+        read = create_async_engine(url, pool_size=pool_size, **common)
+        inline = InlineSQLite(url, busy_timeout=busy, **common)
+        _setup_sqlite(write.sync_engine, immediate=True, busy_timeout=busy)
+        _setup_sqlite(read.sync_engine, immediate=False, busy_timeout=busy)
+        # Inline connections wait for locks asynchronously (``store.inline``), never in
+        # SQLite's busy handler, which would sleep on the event loop's thread.
+        _setup_sqlite(inline.engine, immediate=False, busy_timeout=0)
+        return Engines(write=write, read=read, inline=inline)
     write = create_async_engine(
         url,
         pool_size=pool_size,
@@ -114,4 +130,4 @@ def make_engines(
         connect_args=asyncpg_timeouts(timeouts),
         **_engine_kwargs(),
     )
-    return write, write.execution_options(isolation_level="AUTOCOMMIT")
+    return Engines(write=write, read=write.execution_options(isolation_level="AUTOCOMMIT"))

@@ -1,4 +1,4 @@
-"""The hottest reads on PostgreSQL, straight through asyncpg.
+"""The hottest statements on PostgreSQL, straight through asyncpg.
 
 ``GET /tasks/{id}`` is the most frequent request a task server answers (every client polls
 it), and every RPC and every agent-key request starts by looking up an agent. Through
@@ -6,19 +6,27 @@ SQLAlchemy, most of the CPU of such a lookup went to executing the statement, no
 database: a cached Core statement still pays for result processing and the greenlet
 bridge. Here a small asyncpg pool runs one prepared ``SELECT`` per lookup, and rows come
 back as the same dicts the SQLAlchemy path returns (timezone-aware timestamps, JSON
-decoded), so callers cannot tell the two apart. Only reads of single rows live here;
-everything that writes goes through SQLAlchemy.
+decoded), so callers cannot tell the two apart.
+
+The two writes every task makes, its creation and each status change, are single
+statements too (``store.changes``): they are built with SQLAlchemy, compiled once for
+asyncpg (``Compiled``) and run here the same way. Everything else goes through SQLAlchemy.
+Connections keep no session state (no transaction, ``SET`` or ``LISTEN`` outlives a
+statement), so they go back to the pool without asyncpg's reset query, a round trip each.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import cast
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
 
 import asyncpg
 import orjson
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Dialect, make_url
 
+from agentkeep import errors
 from agentkeep.store import dberrors
 from agentkeep.store.engine import Timeouts, asyncpg_timeouts
 from agentkeep.store.rows import R
@@ -37,6 +45,24 @@ AGENT_BY_KEY = (
     "JOIN agent_keys ON agent_keys.agent_id = agents.id "
     "WHERE agent_keys.key_hash = $1 AND agents.status <> 'Deleted'"
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Compiled:
+    """A SQLAlchemy statement compiled for asyncpg: its SQL and the order of its values."""
+
+    sql: str
+    names: tuple[str, ...]
+    #: Values the statement carries itself (literals), by parameter name.
+    fixed: Mapping[str, Any]
+
+    @classmethod
+    def of(cls, statement: Any, dialect: Dialect) -> Compiled:
+        compiled = statement.compile(dialect=dialect)
+        return cls(compiled.string, tuple(compiled.positiontup or ()), compiled.params)
+
+    def args(self, params: Mapping[str, Any]) -> list[Any]:
+        return [params[n] if n in params else self.fixed[n] for n in self.names]
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
@@ -83,10 +109,20 @@ class FastReader:
         return self._pool
 
     async def one(self, kind: type[R], sql: str, value: str) -> R | None:
+        return await self._fetchrow(kind, sql, [value])
+
+    async def row(self, kind: type[R], statement: Compiled, params: Mapping[str, Any]) -> R | None:
+        """The row ``statement`` returns (None if none), ``params`` by parameter name."""
+        return await self._fetchrow(kind, statement.sql, statement.args(params))
+
+    async def _fetchrow(self, kind: type[R], sql: str, args: Sequence[Any]) -> R | None:
         try:
             pool = await self._get_pool()
             async with pool.acquire(timeout=self._timeouts.command) as conn:
-                record = await conn.fetchrow(sql, value)
+                record = await conn.fetchrow(sql, *args)
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            # As ``dberrors.translated`` answers SQLAlchemy's IntegrityError.
+            raise errors.ItemAlreadyExists() from exc
         except asyncpg.PostgresError as exc:
             # Same translation as the SQLAlchemy path: a NUL in an id is bad input, not 500.
             dberrors.raise_if_bad_value(getattr(exc, "sqlstate", None), exc)

@@ -136,13 +136,10 @@ class IdempotencyMixin(SqlBase):
             )
 
     async def get_idempotency_record(self, scope_hash: str) -> IdempotencyRow | None:
-        async with self.read() as conn:
-            r = (
-                await conn.execute(
-                    select(idempotency_keys).where(idempotency_keys.c.scope_hash == scope_hash)
-                )
-            ).first()
-        return row_as(IdempotencyRow, r) if r else None
+        return await self.lookup(
+            IdempotencyRow,
+            select(idempotency_keys).where(idempotency_keys.c.scope_hash == scope_hash),
+        )
 
     async def finish_idempotency_key(
         self, scope_hash: str, owner: str, status_code: int, body: str

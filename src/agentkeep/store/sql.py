@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Hashable
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Table, text
 from sqlalchemy.dialects import postgresql, sqlite
@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from agentkeep.store import dberrors, fastread
 from agentkeep.store import engine as engine_mod
+from agentkeep.store.rows import R, row_as
 
 
 def row_dict(r: Any) -> dict[str, Any]:
@@ -40,9 +41,9 @@ class SqlBase:
         #: What agent keys are derived from (``agentkeep.keys``); every process needs the same.
         self.agent_key_secret = agent_key_secret
         timeouts = timeouts or engine_mod.Timeouts()
-        self._write_engine, self._read_engine = engine_mod.make_engines(
-            url, pool_size=pool_size, timeouts=timeouts
-        )
+        engines = engine_mod.make_engines(url, pool_size=pool_size, timeouts=timeouts)
+        self._write_engine, self._read_engine = engines.write, engines.read
+        self._inline = engines.inline
         self.dialect = self._write_engine.dialect.name
         # Hot-path statements, built once: constructing Core statements (CTEs especially)
         # costs more CPU than executing them.
@@ -63,6 +64,14 @@ class SqlBase:
             stmt = self._statements[key] = build()
         return stmt
 
+    def compiled(self, key: Hashable, build: Callable[[], Any]) -> fastread.Compiled:
+        """The statement cached under ``key``, compiled once for ``fast_reader``."""
+        compiled: fastread.Compiled = self.statement(
+            ("asyncpg", key),
+            lambda: fastread.Compiled.of(self.statement(key, build), self._write_engine.dialect),
+        )
+        return compiled
+
     @property
     def engine(self) -> AsyncEngine:
         return self._write_engine
@@ -73,6 +82,8 @@ class SqlBase:
         await self._write_engine.dispose()
         if self._read_engine is not self._write_engine:
             await self._read_engine.dispose()
+        if self._inline is not None:
+            self._inline.dispose()
 
     @contextlib.asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
@@ -80,6 +91,11 @@ class SqlBase:
         lock = self._write_lock or contextlib.nullcontext()
         async with lock:
             with dberrors.translated():
+                if self._inline is not None:
+                    async with self._inline.transaction() as inline:
+                        # It answers ``execute``, all that store code calls on a connection.
+                        yield cast(AsyncConnection, inline)
+                    return
                 async with self._write_engine.begin() as conn:
                     yield conn
 
@@ -100,6 +116,17 @@ class SqlBase:
             async with self._read_engine.connect() as conn:
                 yield conn
 
+    async def lookup(self, kind: type[R], statement: Any, parameters: Any = None) -> R | None:
+        """The one row a read by key finds (inline on SQLite, so never a scan: the event
+        loop waits while it runs), or None."""
+        with dberrors.translated():
+            if self._inline is not None:
+                r = await self._inline.first(statement, parameters)
+            else:
+                async with self._read_engine.connect() as conn:
+                    r = (await conn.execute(statement, parameters)).first()
+        return row_as(kind, r) if r else None
+
     def insert(self, table: Table) -> Any:
         """A dialect ``INSERT`` that supports ``on_conflict_do_nothing``."""
         if self.dialect == "postgresql":
@@ -107,5 +134,6 @@ class SqlBase:
         return sqlite.insert(table)
 
     async def ping(self) -> None:
-        async with self.read() as conn:
-            await conn.execute(text("SELECT 1"))
+        # Inline on SQLite: a busy loop delays aiosqlite's threads by seconds, which the
+        # watchdog and readiness would report as a database outage.
+        await self.lookup(dict, text("SELECT 1"))

@@ -54,9 +54,7 @@ class TasksMixin(SqlBase):
             ("task_by", column),
             lambda: select(tasks).where(tasks.c[column] == bindparam("value", type_=String)),
         )
-        async with self.read() as conn:
-            r = (await conn.execute(stmt, {"value": value})).first()
-        return row_as(TaskRow, r) if r else None
+        return await self.lookup(TaskRow, stmt, {"value": value})
 
     async def agents_of_tasks(self, task_ids: Collection[str]) -> dict[str, list[TaskAgentRow]]:
         out: dict[str, list[TaskAgentRow]] = {t: [] for t in task_ids}
