@@ -265,7 +265,7 @@ def start_server(
     *args: str,
     cwd: Path | None = None,
     port: int | None = None,
-    timeout: float = 30,
+    timeout: float = 60,
 ) -> ServerProcess:
     """Start ``agentkeep serve`` as a real process and wait until it answers /healthz.
 
