@@ -148,6 +148,14 @@ def create_app(
     app.state.settings = settings
     app.state.metrics = Metrics(CollectorRegistry(), settings.metrics_multiprocess_dir)
     app.state.probes = set()  # readiness probes still running (see ``health._check``)
+    _install_middleware(app, settings)
+    _install_error_handlers(app)
+    _install_routes(app)
+    return app
+
+
+def _install_middleware(app: FastAPI, settings: Settings) -> None:
+    """Added innermost first: each ``add_middleware`` wraps the ones before it."""
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(session.CookieGuard, enabled=bool(settings.api_key_set))
     # Added after the body limit, so outside it: the plain task read skips the router.
@@ -158,7 +166,9 @@ def create_app(
     app.add_middleware(NulGuard)
     # Outermost: every request is counted, the fast lane's and refused ones included.
     app.add_middleware(logs.RequestTelemetry, metrics=app.state.metrics, access=settings.access_log)
-    _install_error_handlers(app)
+
+
+def _install_routes(app: FastAPI) -> None:
     # The probes first: nothing else is matched before them (none of their paths overlaps).
     health.install(app)
     # Then the forward ingress: its paths must never be read as ``/agents/{agent_id}/…``.
@@ -188,7 +198,6 @@ def create_app(
         app.include_router(extra.router, responses=wire.ERRORS)
     docs.install(app)
     app.include_router(web.router)  # the UI: /ui, /ui/tasks/{id}, /ui/static/..., and / -> /ui
-    return app
 
 
 def _install_cors(app: FastAPI, origins: list[str]) -> None:
