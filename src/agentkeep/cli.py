@@ -125,7 +125,8 @@ def serve(
     if workers == 1:
         from agentkeep.app import create_app
 
-        uvicorn.run(create_app(settings), host=bind_host, port=bind_port, **options)
+        app = serving.settle_heap_after_startup(create_app(settings))
+        uvicorn.run(app, host=bind_host, port=bind_port, **options)
     else:
         # Workers build their settings from the environment: hand them the cap.
         os.environ["AGENTKEEP_MAX_VIEWERS"] = str(settings.max_viewers)
@@ -143,10 +144,11 @@ def serve(
 
 def worker_app() -> FastAPI:
     """The app factory each worker process calls (migrations already ran in the parent)."""
+    from agentkeep import serving
     from agentkeep.app import create_app
     from agentkeep.settings import Settings
 
-    return create_app(Settings())
+    return serving.settle_heap_after_startup(create_app(Settings()))
 
 
 @cli.command()
