@@ -62,6 +62,7 @@ class Scheduler:
         self._running: dict[str, asyncio.Task[None]] = {}
         self._task: asyncio.Task[None] | None = None
         self._counted_at = 0.0
+        self._next_pass_in = self.poll_seconds
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -87,17 +88,23 @@ class Scheduler:
             await asyncio.gather(*running, return_exceptions=True)
 
     async def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                await self.tick()
-                delay = await self._delay()
-            except Exception as exc:
-                background.log_failure(log, "scheduler pass", exc, self.poll_seconds)
-                delay = self.poll_seconds
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(delay):
-                    await _first(self._stop, self._wake)
+        # A fixed retry interval: the poll is what bounds a fire's lateness, outage or not.
+        backoff = background.Backoff(self.poll_seconds, self.poll_seconds)
+        await background.loop(
+            "scheduler pass", log, self._pass, self._stop, backoff, rest=self._rest
+        )
+
+    async def _pass(self) -> None:
+        # Cleared before the pass, not after: a trigger recorded during it is not lost.
+        self._wake.clear()
+        await self.tick()
+        self._next_pass_in = await self._delay()
+
+    async def _rest(self) -> None:
+        """Until the next pass is due, a trigger is recorded, or the loop is stopped."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self._next_pass_in):
+                await _first(self._stop, self._wake)
 
     async def _delay(self) -> float:
         """Until the earliest due schedule, at most one poll interval."""
