@@ -8,7 +8,6 @@ import contextlib
 import contextvars
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -24,14 +23,9 @@ from fastapi import FastAPI
 
 from agentkeep.examples import echo, greeter
 from agentkeep.examples.base import ExampleAgent
+from tests.conftest import free_port
 
 # ------------------------------------------------------------------ the app on a real port
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextlib.asynccontextmanager

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -243,10 +244,28 @@ async def client(settings: Settings, store: SqlStore) -> AsyncIterator[httpx.Asy
 # --------------------------------------------------------------------------- processes
 
 
+#: Ports for the servers and agents tests start: below the kernel's ephemeral range (where
+#: outgoing connections take theirs), one slice per pytest-xdist worker, so that no two
+#: workers can pick the same port between choosing it and binding it.
+_PORTS = range(20_000, 32_000)
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port on 127.0.0.1 nothing is bound to, from this worker's slice."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+    size = len(_PORTS) // workers
+    first = _PORTS.start + worker * size
+    for _ in range(1000):
+        port = random.randrange(first, first + size)
+        with socket.socket() as s:
+            try:
+                # No SO_REUSEADDR: a port still in TIME_WAIT is passed over too.
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError(f"no free port in {first}-{first + size - 1}")
 
 
 @dataclass

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from tests.acp_kit import free_port
+from tests.conftest import free_port
 
 
 @dataclass

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from agentkeep.store import SqlStore
-from tests.acp_kit import free_port
+from tests.conftest import free_port
 from tests.platform.kit import OPS, OPS_KEY, StandIn, envelope, live_app, register, stand_in
 
 

@@ -14,7 +14,8 @@ from typing import Any
 
 import httpx
 import orjson
-from tests.reliability.services import free_port, wait_for
+from tests.conftest import free_port
+from tests.reliability.services import wait_for
 
 START_TIMEOUT_SECONDS = 60.0
 

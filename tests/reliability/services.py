@@ -20,13 +20,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from tests.conftest import free_port
+
 START_TIMEOUT_SECONDS = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
