@@ -103,6 +103,7 @@ def fanout(srv: Server, agent: str, viewers: int, processes: int = 4) -> dict[st
     body = {"jsonrpc": "2.0", "id": 1, "method": "task/create", "params": {}}
     task = httpx.post(f"{srv.url}/agents/name/{agent}/rpc", json=body, timeout=30).json()["result"]
     marker = f"fanout-{time.time_ns()}"
+    idle_files = srv.open_files()
     ctx = mp.get_context("spawn")
     ready, results = ctx.Queue(), ctx.Queue()
     share = [viewers // processes + (i < viewers % processes) for i in range(processes)]
@@ -126,6 +127,7 @@ def fanout(srv: Server, agent: str, viewers: int, processes: int = 4) -> dict[st
         arrivals.extend(got)
     for p in procs:
         p.join(30)
+    srv.settle(idle_files + 16)
     delays = [(t - sent) * 1000 for t in arrivals]
     return {
         "viewers": viewers,

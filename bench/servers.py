@@ -94,6 +94,13 @@ class Server:
     def open_files(self) -> int:
         return len(os.listdir(f"/proc/{self.proc.pid}/fd"))
 
+    def settle(self, open_files: int, timeout: float = 60.0) -> None:
+        """Wait until the server holds at most ``open_files`` descriptors again (the
+        viewers of a fan-out are closed), so the next phase does not time their teardown."""
+        deadline = time.monotonic() + timeout
+        while self.open_files() > open_files and time.monotonic() < deadline:
+            time.sleep(0.2)
+
     def connections_to(self, port: int) -> int:
         """Open TCP connections from this process to ``port`` (e.g. Redis's 6379)."""
         inodes = set()

@@ -171,6 +171,37 @@ async def test_array_containment_matches_postgres_semantics_on_each_database(
         assert [t["id"] for t in r.json()] == ([task["id"]] if expected else []), flt
 
 
+async def test_scalar_filters_match_postgres_semantics_on_each_database(
+    client: httpx.AsyncClient, task_factory: Any
+) -> None:
+    # SQLite narrows candidates with json_extract before the exact check: neither may
+    # change an answer, so Postgres's ``@>`` is the oracle for both databases.
+    meta = {"s": "x", "n": 1, "f": 1.5, "b": True, "z": 0, "nul": None, "big": 2**60, "u": "é"}
+    task = await task_factory(task_metadata=meta)
+    cases = {
+        '{"s": "x"}': True,
+        '{"s": "y"}': False,
+        '{"n": 1.0}': True,
+        '{"n": true}': False,
+        '{"n": "1"}': False,
+        '{"b": true}': True,
+        '{"b": 1}': False,
+        '{"z": false}': False,
+        '{"f": 1.5}': True,
+        '{"nul": null}': True,
+        '{"missing": null}': False,
+        '{"big": 1152921504606846976}': True,
+        '{"u": "é"}': True,
+        '{"s": "x", "n": 2}': False,
+        '{"s": "x", "b": true, "n": 1}': True,
+        '{"we ird\\"key": 1}': False,
+    }
+    for flt, expected in cases.items():
+        r = await client.get("/tasks", params={"task_metadata": flt})
+        assert r.status_code == 200, r.text
+        assert [t["id"] for t in r.json()] == ([task["id"]] if expected else []), flt
+
+
 async def test_a_filter_over_its_byte_limit_is_400(client: httpx.AsyncClient) -> None:
     flt = orjson.dumps({"ids": list(range(2000))}).decode()
     r = await client.get("/tasks", params={"task_metadata": flt})

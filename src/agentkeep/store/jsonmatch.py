@@ -10,9 +10,11 @@ arise: filters are objects.)
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
+from sqlalchemy import func
 
 from agentkeep import errors
 from agentkeep.domain import jsonlimits
@@ -34,6 +36,38 @@ def load_filter(raw: str, what: str) -> Any:
             f"{what} is {size} bytes; a filter may have at most {MAX_FILTER_BYTES}."
         )
     return jsonlimits.loads_strict(raw, what, MAX_FILTER_DEPTH)
+
+
+#: Keys ``sqlite_narrowing`` puts in a JSON path as they are (no quoting to get wrong).
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_\-]{1,64}")
+#: Integers SQLite's JSON reader and Python agree on exactly.
+_EXACT_INT = 2**53
+
+
+def sqlite_narrowing(column: Any, flt: dict[str, Any]) -> list[Any]:
+    """Cheap necessary conditions for ``contains(column, flt)``, evaluated by SQLite in C
+    (``json_extract``) ahead of the exact check, so that the Python function runs only on
+    rows that can match instead of on every candidate row.
+
+    Only top-level keys whose filter value is a string, an integer or a boolean: for those,
+    containment implies ``json_extract(doc, '$."key"') = value`` (SQLite reads JSON true
+    and false as 1 and 0, and a matching 1.0 as equal to 1). Floats (parsed by two different
+    readers), nulls (json_extract cannot tell null from missing), objects and arrays are
+    left to the exact check alone.
+    """
+    narrowing = []
+    for key, value in flt.items():
+        if not _PLAIN_KEY.fullmatch(key):
+            continue
+        if isinstance(value, bool):
+            value = int(value)
+        elif isinstance(value, int):
+            if abs(value) > _EXACT_INT:
+                continue
+        elif not isinstance(value, str) or "\x00" in value:
+            continue
+        narrowing.append(func.json_extract(column, f'$."{key}"') == value)
+    return narrowing
 
 
 def contains(doc: Any, flt: Any) -> bool:

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import String, bindparam, func, literal, select
+from sqlalchemy import String, and_, bindparam, func, literal, select
 from sqlalchemy.dialects.postgresql import JSONB
 
 from agentkeep.domain import status
@@ -101,7 +101,8 @@ class TasksMixin(SqlBase):
         if self.dialect == "postgresql":
             return tasks.c.task_metadata.op("@>")(literal(flt, JSONB))
         fn = getattr(func, jsonmatch.SQLITE_FUNCTION)
-        return fn(tasks.c.task_metadata, orjson.dumps(flt).decode()) == 1
+        exact = fn(tasks.c.task_metadata, orjson.dumps(flt).decode()) == 1
+        return and_(*jsonmatch.sqlite_narrowing(tasks.c.task_metadata, flt), exact)
 
     @staticmethod
     def _task_order(page: Page) -> list[Any]:
