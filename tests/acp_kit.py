@@ -136,12 +136,14 @@ def _check_alive(agent: AgentProcess) -> None:
 def wait_registered(agent: AgentProcess, timeout: float = 30) -> AgentProcess:
     """Block until the agent's /healthz says it is bound and registered (sync tests)."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        _check_alive(agent)
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{agent.url}/healthz", timeout=1).status_code == 200:
-                return agent
-        time.sleep(0.05)
+    # One client for the wait: each ``httpx.get`` would load a TLS context (~40 ms).
+    with httpx.Client(timeout=1) as http:
+        while time.monotonic() < deadline:
+            _check_alive(agent)
+            with contextlib.suppress(httpx.HTTPError):
+                if http.get(f"{agent.url}/healthz").status_code == 200:
+                    return agent
+            time.sleep(0.05)
     agent.stop()
     raise RuntimeError(f"agent {agent.name} did not register:\n{agent.output()}")
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import os
+import ssl
 from typing import Any
 
 import httpx
@@ -29,7 +32,7 @@ async def start(
         if http is None:
             # Proxies from the environment stay honoured (trust_env): operators may need
             # them; NO_PROXY covers agents on the same host.
-            http = httpx.AsyncClient()
+            http = httpx.AsyncClient(verify=_verification())
             stack.push_async_callback(http.aclose)
         metrics = getattr(app_state, "metrics", None)
         agent_client = AgentClient.from_settings(
@@ -40,3 +43,16 @@ async def start(
     stack.push_async_callback(notifier.close)
     app_state.agent_client = agent_client
     app_state.cancel_notifier = notifier
+
+
+def _verification() -> ssl.SSLContext:
+    """httpx's default TLS verification (certifi, or ``SSL_CERT_FILE``/``SSL_CERT_DIR``),
+    built once per process and per CA setting: loading the CA bundle costs ~40 ms of CPU,
+    which every app would pay again (a test suite builds hundreds)."""
+    return _context_for(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+
+
+@functools.cache
+def _context_for(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
+    # The arguments are the cache key; httpx reads the same variables itself.
+    return httpx.create_ssl_context()
