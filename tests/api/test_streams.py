@@ -10,8 +10,11 @@ import pytest
 
 from agentkeep.app import create_app
 from agentkeep.bus.base import EventBus
+from agentkeep.domain import status
 from agentkeep.settings import Settings
 from agentkeep.store import SqlStore
+from agentkeep.store.changes import Change
+from agentkeep.store.outbox import task_updated_event
 from tests.streaming_kit import make_task, open_stream, publish, serve_in_process
 
 
@@ -156,3 +159,23 @@ async def test_post_stream_events_validates(http: httpx.AsyncClient) -> None:
     assert r.status_code == 404
     r = await http.post(f"/tasks/{task['id']}/stream/events", json={"type": "done", "index": 0})
     assert r.status_code == 200 and len(r.json()["ids"]) == 1
+
+
+async def test_an_ending_found_by_the_recheck_still_comes_with_its_entry_id(
+    http: httpx.AsyncClient, store: SqlStore, bus: EventBus
+) -> None:
+    # The row ends with no after-commit hook (as if the relay had not published yet), so
+    # the stream's recheck at the next keepalive finds it ended before the entry comes.
+    task = await make_task(http)
+    async with open_stream(http, f"/tasks/{task['id']}/stream", params={"ids": "1"}) as s:
+        assert (await s.event()) is not None
+        target = status.TaskStatus.COMPLETED
+        change = Change("test", None, "ended behind the stream's back")
+        row = await store.transition(task["id"], target, change, sources=status.sources_for(target))
+        assert row is not None
+        ping = await s.next()
+        assert ping is not None and ping.comment == "ping"  # the recheck runs right after
+        entry_id = await bus.publish(task["id"], task_updated_event(row))
+        rest = await s.rest()
+    # The update as the stream holds it, resumable from its id; not a copy of the row.
+    assert [(f.type, f.id) for f in rest] == [("task_updated", entry_id)]

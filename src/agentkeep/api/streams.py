@@ -62,6 +62,8 @@ class StreamSession:
         #: Frames sent right after ``connected`` (a reset).
         self.prelude: list[bytes] = []
         self.finished = False
+        #: A recheck found the task ended before its update came through the stream.
+        self.end_overdue = False
 
     async def render(self, entry: Entry) -> bytes | None:
         """The frame for ``entry``, or None to skip it; sets ``finished`` on a terminal one."""
@@ -109,16 +111,27 @@ class StreamSession:
                     return
 
     async def recheck(self) -> bytes | None:
-        """Each ping interval: a task found terminal or gone ends the stream."""
+        """Each ping interval: a task found terminal or gone ends the stream.
+
+        The ending update normally comes through the stream, with its entry id (which a
+        client resumes from). A recheck can fall between the commit and the relay's
+        publish, a few milliseconds: the row is then given one more interval to arrive
+        as an entry, and only after that is sent from the row, without an id (the bus
+        is away, say).
+        """
         row = await self.store.get_task(self.task_id)
         if row is None:
             self.finished = True
             return None
         if not status.is_terminal(row["status"]):
             return None
-        self.finished = True
         if row["version"] <= self.seen_version:
+            self.finished = True
             return None
+        if not self.end_overdue:
+            self.end_overdue = True
+            return None
+        self.finished = True
         return sse.encode_event(_task_updated(row))
 
     async def live(self) -> AsyncIterator[bytes]:
