@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
@@ -10,7 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from bench import floor, latency, report, scale, servers, wrk
+from bench import flame, floor, latency, report, scale, servers, wrk
 
 ALL_PHASES = ("health", "create", "get", "trans", "floor", "sse", "fanout", "scale")
 console = Console(stderr=True)
@@ -83,12 +84,21 @@ def _run_backend(
         with servers.server(b, env) as srv:
             agent = servers.register_agent(srv)
             for phase in phases:
-                with console.status(f"{name}: {phase} …"):
+                with console.status(f"{name}: {phase} …"), _profiled(name, phase, srv, opts):
                     results[phase] = _phase(phase, srv, b, agent, opts)
                 console.print(f"{name}: {phase} done")
             if "scale" in phases:
                 results["explain"] = scale.explain(b)
     return results
+
+
+def _profiled(
+    backend: str, phase: str, srv: servers.Server, opts: dict[str, Any]
+) -> contextlib.AbstractContextManager[None]:
+    if not opts["profile"] or phase not in flame.PROFILED:
+        return contextlib.nullcontext()
+    svg = opts["out"] / f"flame-{backend}-{phase}.svg"
+    return flame.recording(srv.proc.pid, svg, opts["duration"])
 
 
 @app.command()
@@ -101,11 +111,16 @@ def main(
     duration: Annotated[float, typer.Option(help="Seconds per load phase.")] = 10.0,
     connections: Annotated[int, typer.Option(help="wrk connections.")] = 32,
     out: Annotated[Path, typer.Option(help="Where bench.md/json/png go.")] = Path("bench/out"),
+    profile: Annotated[
+        bool, typer.Option(help="A py-spy flame graph of the server per load phase.")
+    ] = False,
 ) -> None:
     """Run the phases on each backend and write the table, JSON and plot."""
     try:
         wrk.require_wrk()
-    except wrk.WrkMissing as exc:
+        if profile:
+            flame.require()
+    except (wrk.WrkMissing, flame.PySpyMissing) as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
     chosen = [p.strip() for p in phases.split(",") if p.strip()]
@@ -115,6 +130,8 @@ def main(
         raise typer.Exit(2)
     opts: dict[str, Any] = {
         "duration": 2.0 if quick else duration,
+        "profile": profile,
+        "out": out,
         "connections": connections,
         "pool": 200 if quick else 1000,
         "rounds": 20 if quick else 200,
