@@ -37,7 +37,7 @@ class Watchdog:
         # worker thread (``health._check`` does the same).
         probe: asyncio.Task[Any] = asyncio.ensure_future(self.probes[name]())
         self.pending.add(probe)
-        probe.add_done_callback(self.pending.discard)
+        probe.add_done_callback(self._settled)
         done, _ = await asyncio.wait({probe}, timeout=CHECK_TIMEOUT_SECONDS)
         exc = probe.exception() if done else TimeoutError(f"no answer in {CHECK_TIMEOUT_SECONDS}s")
         if exc is not None:  # any failure means "not answering": reported, not raised
@@ -50,6 +50,14 @@ class Watchdog:
         if since is not None:
             log.warning("%s reachable again after %.1fs", name, time.monotonic() - since)
         self.gauge.labels(name).set(1)
+
+    def _settled(self, probe: asyncio.Task[Any]) -> None:
+        self.pending.discard(probe)
+        if not probe.cancelled():
+            # A probe that fails after its timeout was already reported (as the timeout);
+            # taking its exception here keeps asyncio from logging it again, as a traceback
+            # "never retrieved", when the task is collected.
+            probe.exception()
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():

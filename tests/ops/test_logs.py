@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import json
 import logging
 import shutil
@@ -125,3 +127,24 @@ async def test_a_dependency_outage_is_logged_once_and_its_recovery_too(
     assert messages[0].startswith("redis unreachable")
     assert messages[1].startswith("redis reachable again after")
     assert metrics.dependency_up.labels("redis")._value.get() == 1
+
+
+async def test_a_probe_failing_after_its_timeout_is_reported_once_without_a_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from prometheus_client import CollectorRegistry
+
+    async def late_failure() -> None:
+        await asyncio.sleep(watchdog.CHECK_TIMEOUT_SECONDS + 0.2)
+        raise ConnectionError("pool ran dry")
+
+    metrics = Metrics(CollectorRegistry())
+    dog = watchdog.Watchdog({"redis": late_failure}, metrics.dependency_up, 1.0)
+    with caplog.at_level(logging.INFO):
+        await dog.check("redis")  # times out: reported as unreachable
+        await asyncio.wait(set(dog.pending))  # then fails, left to finish
+        gc.collect()  # asyncio reports unretrieved exceptions when the task is collected
+    messages = [(r.name, r.getMessage()) for r in caplog.records]
+    assert messages == [
+        ("agentkeep.watchdog", "redis unreachable: TimeoutError: no answer in 2.0s")
+    ]
