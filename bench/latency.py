@@ -100,7 +100,10 @@ async def _viewers(
         await writer.drain()
         buffer = b""
         while b"connected" not in buffer:
-            buffer += await reader.read(4096)
+            chunk = await reader.read(4096)
+            if not chunk:  # refused (a 503 at the connection limit, say): not a viewer
+                raise ConnectionError(f"the server closed a viewer: {buffer[:200]!r}")
+            buffer += chunk
         ready.put(1)
         buffer = b""
         while marker.encode() not in buffer:
