@@ -89,6 +89,8 @@ class Fanout:
         self._cursors: dict[str, str] = {}
         self._watching = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        #: Tasks being added to the loop's set (see ``_watch``).
+        self._starting: dict[str, asyncio.Future[None]] = {}
         self.closing = False
         # Tasks this process moved to a final status, oldest first.
         self._ended: dict[str, None] = {}
@@ -138,21 +140,39 @@ class Fanout:
         if self.closing:
             viewer.close()
         if task_id not in self._cursors:
-            # Start the loop at the stream's end, not at the viewer's (possibly old) resume
-            # cursor: replaying a long backlog through the queue would overflow it.
-            try:
-                start = await self.bus.last_id(task_id)
-            except errors.BusUnavailable:
-                start = cursor
-            self._cursors.setdefault(task_id, start)
-            # The loop may be blocked on the old set of tasks: wake it to add this one.
-            with contextlib.suppress(errors.BusUnavailable):
-                await self.bus.interrupt()
+            await self._watch(task_id, cursor)
         self._viewers.setdefault(task_id, set()).add(viewer)
         self._watching.set()
         if self._gauge is not None:
             self._gauge.inc()
         return viewer
+
+    async def _watch(self, task_id: str, cursor: str) -> None:
+        """Add ``task_id`` to the loop's tasks: once, however many viewers of it open at
+        the same moment (each would otherwise send its own read and wake-up to Redis)."""
+        starting = self._starting.get(task_id)
+        if starting is None:
+            starting = asyncio.ensure_future(self._start_watching(task_id, cursor))
+            self._starting[task_id] = starting
+            starting.add_done_callback(lambda done: self._started(task_id, done))
+        # Shielded: the first viewer leaving must not cancel the start the others wait on.
+        await asyncio.shield(starting)
+
+    def _started(self, task_id: str, done: asyncio.Future[None]) -> None:
+        if self._starting.get(task_id) is done:
+            del self._starting[task_id]
+
+    async def _start_watching(self, task_id: str, cursor: str) -> None:
+        # Start the loop at the stream's end, not at the viewer's (possibly old) resume
+        # cursor: replaying a long backlog through the queue would overflow it.
+        try:
+            start = await self.bus.last_id(task_id)
+        except errors.BusUnavailable:
+            start = cursor
+        self._cursors.setdefault(task_id, start)
+        # The loop may be blocked on the old set of tasks: wake it to add this one.
+        with contextlib.suppress(errors.BusUnavailable):
+            await self.bus.interrupt()
 
     def unsubscribe(self, viewer: Viewer) -> None:
         viewers = self._viewers.get(viewer.task_id)

@@ -4,7 +4,8 @@ Format is Agentex's, because agentex-sdk agents write into the same keys: stream
 ``task:{task_id}``, one field ``data`` holding the event JSON, ``XADD … MAXLEN ~`` and a
 sliding ``EXPIRE``. Connections are bounded per process: commands share a small blocking
 pool, and blocking reads (``wait``) use a second, smaller one, so a thousand viewers fanned
-out in memory never mean a thousand connections.
+out in memory never mean a thousand connections. Reads share commands and leave
+connections free for writes (``SharedReads``).
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any, TypeVar
 
 import orjson
 import redis.asyncio as aioredis
@@ -24,6 +25,9 @@ from redis.exceptions import RedisError
 
 from agentkeep import errors
 from agentkeep.bus.base import START, Entry, stream_key
+from agentkeep.bus.shared_reads import SharedReads
+
+T = TypeVar("T")
 
 #: The only field of a stream entry (Agentex's).
 DATA_FIELD = "data"
@@ -31,6 +35,8 @@ DATA_FIELD = "data"
 WAKE_KEY = "agentkeep:wake:{}"
 #: Slack on top of ``XREAD BLOCK`` before a silent connection counts as dead.
 _BLOCK_SLACK_SECONDS = 5.0
+#: Command connections reads never take: writes and the health probe always find one.
+_KEPT_FOR_WRITES = 2
 
 
 @contextlib.asynccontextmanager
@@ -76,6 +82,7 @@ class RedisStreamsBus:
         self._blocking = _client(url, 2, socket_timeout=None)
         self._wake_key = WAKE_KEY.format(uuid.uuid4().hex)
         self._wake_cursor = START
+        self._reads = SharedReads(max(1, max_connections - _KEPT_FOR_WRITES))
 
     async def publish(self, task_id: str, event: dict[str, Any]) -> str:
         return await self.append(task_id, orjson.dumps(event).decode())
@@ -90,24 +97,43 @@ class RedisStreamsBus:
         return str(results[0])
 
     async def last_id(self, task_id: str) -> str:
-        async with _translated():
+        async def call() -> str:
             found: Any = await self._redis.xrevrange(stream_key(task_id), count=1)
-        return str(found[0][0]) if found else START
+            return str(found[0][0]) if found else START
+
+        return await self._shared(("last_id", task_id), call)
 
     async def read_after(self, task_id: str, cursor: str, count: int = 500) -> list[Entry]:
-        async with _translated():
+        async def call() -> list[Entry]:
             found: Any = await self._redis.xrange(stream_key(task_id), f"({cursor}", count=count)
-        return [_entry(entry_id, fields) for entry_id, fields in found]
+            return [_entry(entry_id, fields) for entry_id, fields in found]
+
+        return list(await self._shared(("read_after", task_id, cursor, count), call))
 
     async def tail(self, task_id: str, count: int) -> list[Entry]:
-        async with _translated():
+        async def call() -> list[Entry]:
             found: Any = await self._redis.xrevrange(stream_key(task_id), count=count)
-        return [_entry(entry_id, fields) for entry_id, fields in reversed(found)]
+            return [_entry(entry_id, fields) for entry_id, fields in reversed(found)]
+
+        return list(await self._shared(("tail", task_id, count), call))
 
     async def up_to(self, task_id: str, cursor: str, count: int) -> list[Entry]:
-        async with _translated():
-            found: Any = await self._redis.xrevrange(stream_key(task_id), cursor, "-", count=count)
-        return [_entry(entry_id, fields) for entry_id, fields in reversed(found)]
+        async def call() -> list[Entry]:
+            key = stream_key(task_id)
+            found: Any = await self._redis.xrevrange(key, cursor, "-", count=count)
+            return [_entry(entry_id, fields) for entry_id, fields in reversed(found)]
+
+        return list(await self._shared(("up_to", task_id, cursor, count), call))
+
+    async def _shared(self, key: tuple[object, ...], call: Callable[[], Awaitable[T]]) -> T:
+        """``call`` as one of the reads ``SharedReads`` coalesces; the entries it returns
+        are shared by its callers (each gets its own list of them: entries are frozen)."""
+
+        async def translated() -> T:
+            async with _translated():
+                return await call()
+
+        return await self._reads.read(key, translated)
 
     async def wait(
         self, cursors: Mapping[str, str], timeout: float, count: int = 500
@@ -140,6 +166,7 @@ class RedisStreamsBus:
             await self._redis.ping()
 
     async def close(self) -> None:
+        await self._reads.close()
         with contextlib.suppress(RedisError, OSError):
             await self._redis.delete(self._wake_key)
         await self._redis.aclose()
