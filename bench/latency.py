@@ -4,7 +4,9 @@ delivered to N viewers of one task (fan-out), with what the server holds meanwhi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing as mp
+import queue
 import resource
 import statistics
 import time
@@ -129,6 +131,25 @@ def _viewer_process(
         results.put(repr(exc))
 
 
+def _await_ready(ready: Any, results: Any, viewers: int, timeout: float = 120) -> None:
+    """Wait for every viewer's ``connected``; a viewer process that failed meanwhile fails
+    the phase at once, with its error (else the phase would only time out, saying nothing)."""
+    deadline = time.monotonic() + timeout
+    connected = 0
+    while connected < viewers:
+        try:
+            ready.get(timeout=1)
+            connected += 1
+            continue
+        except queue.Empty:
+            pass
+        with contextlib.suppress(queue.Empty):
+            got = results.get_nowait()
+            raise RuntimeError(f"a viewer process failed: {got}")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{connected} of {viewers} viewers connected in {timeout:.0f} s")
+
+
 def fanout(srv: Server, agent: str, viewers: int, processes: int = 4) -> dict[str, float]:
     """Open ``viewers`` streams on one task from ``processes`` client processes, make one
     change, and time its arrival at each viewer (same host, same clock)."""
@@ -146,8 +167,7 @@ def fanout(srv: Server, agent: str, viewers: int, processes: int = 4) -> dict[st
     ]
     for p in procs:
         p.start()
-    for _ in range(viewers):
-        ready.get(timeout=120)
+    _await_ready(ready, results, viewers)
     held = {"server_rss_mb": srv.rss_mb(), "server_open_files": srv.open_files()}
     # The client is built before the clock starts: making one loads a TLS context, tens
     # of milliseconds that are not the server's.
