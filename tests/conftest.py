@@ -386,6 +386,19 @@ def task_factory(client: httpx.AsyncClient, agent_factory: Any) -> Any:
 # --------------------------------------------------------------------------- buses
 
 
+@pytest.fixture
+def redis_srv() -> Iterator[Any]:
+    """A private ``redis-server`` on a free port (a ``PrivateRedis``), for tests that stop or
+    freeze it, or read its counters: the shared Redis is never touched that way."""
+    # Imported here: ``services`` imports this module (``free_port``).
+    from tests.reliability.services import PrivateRedis
+
+    srv = PrivateRedis()
+    srv.start()
+    yield srv
+    srv.close()
+
+
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
 async def bus(request: pytest.FixtureRequest) -> AsyncIterator[EventBus]:
     """An event bus of each kind. Tests use fresh task ids (UUIDs), so the shared Redis

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as aioredis
@@ -22,24 +22,16 @@ VIEWERS = 500
 
 
 @pytest.fixture
-def private_redis() -> Iterator[PrivateRedis]:
-    srv = PrivateRedis()
-    srv.start()
-    yield srv
-    srv.close()
-
-
-@pytest.fixture
-async def admin(private_redis: PrivateRedis) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.Redis.from_url(private_redis.url, decode_responses=True)
+async def admin(redis_srv: PrivateRedis) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.Redis.from_url(redis_srv.url, decode_responses=True)
     yield client
     await client.aclose()
 
 
 @pytest.fixture
-async def bus(private_redis: PrivateRedis) -> AsyncIterator[RedisStreamsBus]:
+async def bus(redis_srv: PrivateRedis) -> AsyncIterator[RedisStreamsBus]:
     """A bus with a pool of 4 command connections (2 of them for reads)."""
-    bus = RedisStreamsBus(private_redis.url, max_connections=4)
+    bus = RedisStreamsBus(redis_srv.url, max_connections=4)
     yield bus
     await bus.close()
 
@@ -102,5 +94,20 @@ async def test_viewers_subscribing_together_cost_one_read_and_one_wake_up(
     assert fanout.viewer_count == VIEWERS
     seen = await calls(admin)
     assert (seen.get("xrevrange"), seen.get("xadd")) == (1, 1)  # the stream's end; the wake
+    for viewer in viewers:
+        fanout.unsubscribe(viewer)
+
+
+async def test_the_first_viewer_leaving_does_not_cancel_the_start_the_others_wait_on(
+    bus: RedisStreamsBus,
+) -> None:
+    fanout = Fanout(bus)
+    task = str(uuid.uuid4())
+    first, *others = [asyncio.create_task(fanout.subscribe(task, START)) for _ in range(3)]
+    await asyncio.sleep(0)  # all three wait on the one start, its read to Redis in flight
+    first.cancel()
+    viewers = await asyncio.gather(*others)
+    assert first.cancelled()
+    assert fanout.viewer_count == 2
     for viewer in viewers:
         fanout.unsubscribe(viewer)

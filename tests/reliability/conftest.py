@@ -15,7 +15,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 from tests.reliability.kit import Server
-from tests.reliability.services import PrivatePostgres, PrivateRedis
+from tests.reliability.services import PrivatePostgres
 
 from agentkeep import migrate
 
@@ -54,14 +54,6 @@ def pg_url(pg: PrivatePostgres) -> str:
     url = pg.url.rsplit("/", 1)[0] + f"/{name}"
     migrate.upgrade_sync(url)
     return url
-
-
-@pytest.fixture
-def redis_srv() -> Iterator[PrivateRedis]:
-    r = PrivateRedis()
-    r.start()
-    yield r
-    r.close()
 
 
 @pytest.fixture
